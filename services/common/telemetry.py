@@ -1,0 +1,171 @@
+"""Tracing for the shop services: OpenTelemetry SDK, W3C + B3 propagation, Zipkin/OTLP export.
+
+`setup(app, service)` is called once per service by `create_app`. Settings come from the
+environment: `OTEL_TRACES_EXPORTER` (zipkin|otlp|none), `ZIPKIN_URL` (collector base URL),
+`OTEL_SDK_DISABLED=true` (no tracing at all). Export runs in a background thread with a bounded
+queue and a short timeout, so a slow or dead collector drops spans instead of slowing requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping, MutableMapping
+
+from fastapi import FastAPI
+from opentelemetry import context, propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.propagators.b3 import B3MultiFormat
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from services.common import metrics
+from services.common.http import PEER_EXTENSION
+
+EXPORTERS = ("zipkin", "otlp", "none")
+EXCLUDED_URLS = "/health/.*,/metrics"
+EXPORT_TIMEOUT_S = 2.0
+_instrumented: set[str] = set()
+
+
+def enabled() -> bool:
+    """False when `OTEL_SDK_DISABLED` is true: no provider, no instrumentation, no export."""
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() not in ("true", "1", "yes")
+
+
+def collector_url() -> str:
+    """Base URL of the span collector (`ZIPKIN_URL`, default port 9411 + `SHOP_PORT_OFFSET`)."""
+    url = os.environ.get("ZIPKIN_URL")
+    if not url:
+        offset = int(os.environ.get("SHOP_PORT_OFFSET", "0") or 0)
+        url = f"http://127.0.0.1:{9411 + offset}"
+    return url.rstrip("/").removesuffix("/api/v2/spans")
+
+
+def make_exporter(kind: str, base_url: str) -> SpanExporter | None:
+    """The span exporter for `kind` (zipkin|otlp|none) posting to the collector at `base_url`."""
+    if kind == "zipkin":
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+
+        return ZipkinExporter(endpoint=f"{base_url}/api/v2/spans", timeout=int(EXPORT_TIMEOUT_S))
+    if kind == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(endpoint=f"{base_url}/v1/traces", timeout=EXPORT_TIMEOUT_S)
+    if kind == "none":
+        return None
+    raise ValueError(f"OTEL_TRACES_EXPORTER must be one of {', '.join(EXPORTERS)}, got {kind!r}")
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+def _install_provider(service: str) -> None:
+    """Set the global tracer provider and propagators (once per process)."""
+    propagate.set_global_textmap(
+        CompositePropagator(
+            [TraceContextTextMapPropagator(), W3CBaggagePropagator(), B3MultiFormat()]
+        )
+    )
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    kind = os.environ.get("OTEL_TRACES_EXPORTER", "zipkin").strip().lower() or "zipkin"
+    exporter = make_exporter(kind, collector_url())
+    if exporter is not None:
+        provider.add_span_processor(
+            BatchSpanProcessor(
+                exporter,
+                max_queue_size=_env_int("OTEL_BSP_MAX_QUEUE_SIZE", 2048),
+                schedule_delay_millis=_env_int("OTEL_BSP_SCHEDULE_DELAY", 500),
+                max_export_batch_size=_env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512),
+                export_timeout_millis=_env_int(
+                    "OTEL_BSP_EXPORT_TIMEOUT", int(EXPORT_TIMEOUT_S * 1000)
+                ),
+            )
+        )
+    trace.set_tracer_provider(provider)
+
+
+async def _tag_peer(span: trace.Span, request: object) -> None:
+    """httpx request hook: copy the peer set by `make_client` onto the client span."""
+    peer = (getattr(request, "extensions", None) or {}).get(PEER_EXTENSION)
+    if peer and span.is_recording():
+        span.set_attribute("peer.service", peer)
+
+
+def _instrument_libraries() -> None:
+    """Instrument httpx and aio-pika process-wide (once)."""
+    from opentelemetry.instrumentation.aio_pika import AioPikaInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    HTTPXClientInstrumentor().instrument(async_request_hook=_tag_peer)
+    AioPikaInstrumentor().instrument()
+
+
+def setup(app: FastAPI, service: str) -> None:
+    """Metrics always; tracing of the app and its libraries unless the SDK is disabled."""
+    metrics.instrument_app(app, service)
+    if not enabled():
+        return
+    if not _instrumented:
+        _install_provider(service)
+        _instrument_libraries()
+        _instrumented.add("process")
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls=EXCLUDED_URLS, exclude_spans=["receive", "send"]
+    )
+
+
+def instrument_engine(engine: object) -> None:
+    """Trace the statements of a SQLAlchemy engine (sync or async); idempotent.
+
+    Engines are instrumented one by one because `create_async_engine` is usually imported
+    before `setup` runs, so the instrumentation's patching of that function would miss it.
+    """
+    if not enabled():
+        return
+    from opentelemetry.instrumentation.sqlalchemy import __name__ as scope
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.instrumentation.sqlalchemy.version import __version__ as version
+    from opentelemetry.metrics import get_meter
+
+    sync_engine = getattr(engine, "sync_engine", engine)
+    if getattr(sync_engine, "_shop_traced", False):
+        return
+    usage = get_meter(scope, version).create_up_down_counter(
+        "db.client.connections.usage", unit="connections"
+    )
+    EngineTracer(trace.get_tracer(scope, version), sync_engine, usage)
+    sync_engine._shop_traced = True
+
+
+def shutdown() -> None:
+    """Flush queued spans (best effort, bounded by the export timeout)."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.force_flush(int(EXPORT_TIMEOUT_S * 1000))
+
+
+def inject(carrier: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """The active trace context as headers (`traceparent`, B3), e.g. to store with an outbox row."""
+    headers: dict[str, str] = dict(carrier or {})
+    propagate.inject(headers)
+    return headers
+
+
+@contextlib.contextmanager
+def attached(carrier: Mapping[str, object] | None) -> Iterator[None]:
+    """Run the block in the trace context carried by `carrier` (headers from `inject`)."""
+    if not carrier:
+        yield
+        return
+    token = context.attach(propagate.extract({k: str(v) for k, v in carrier.items()}))
+    try:
+        yield
+    finally:
+        context.detach(token)
