@@ -1,0 +1,1 @@
+"""Customer service: create, read, update, list, delete and exists-check customers."""
