@@ -1,0 +1,1 @@
+"""Order service: places orders (customer check, purchase, payment through a breaker)."""
