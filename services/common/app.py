@@ -10,11 +10,10 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import MetaData
 
-from services.common import health
+from services.common import health, logs, telemetry
 from services.common.broker import Broker
 from services.common.db import Database, SetupHook
 from services.common.errors import install_error_handlers
-from services.common.metrics import instrument_app
 from services.common.settings import Settings, get_settings
 
 log = structlog.get_logger()
@@ -41,11 +40,13 @@ def create_app(
     both were started (not necessarily reachable yet); shutdown hooks before they close.
     """
     settings = settings or get_settings()
+    logs.configure(service, var_dir=settings.shop_var_dir, level=settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if metadata is not None:
             app.state.db = Database(settings, service, metadata, db_setup)
+            telemetry.instrument_engine(app.state.db.engine)
             await app.state.db.start()
         if broker:
             app.state.broker = Broker(settings.broker_url, service, settings.broker_max_attempts)
@@ -75,7 +76,7 @@ def create_app(
     app.state.ready_checks = checks
     install_error_handlers(app)
     app.include_router(health.router)
-    instrument_app(app, service)
+    telemetry.setup(app, service)
     return app
 
 
@@ -87,6 +88,6 @@ def serve(service: str) -> None:
         host=settings.shop_bind_host,
         port=settings.port(service),
         log_level=settings.log_level.lower(),
-        access_log=False,
+        access_log=True,
         timeout_graceful_shutdown=5,
     )

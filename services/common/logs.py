@@ -108,6 +108,7 @@ def _add_service(service: str) -> Callable[[WrappedLogger, str, EventDict], Even
 def add_access_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """structlog processor: uvicorn access records as fields (client, method, path, status)."""
     args = event_dict.pop("positional_args", ())
+    event_dict.pop("color_message", None)  # uvicorn's ANSI-colored duplicate of `event`
     record = event_dict.get("_record")
     if record is not None and record.name == "uvicorn.access" and len(args) == 5:
         client, method, path, http_version, status = args

@@ -20,10 +20,18 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_ON,
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+)
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from services.common import metrics
 from services.common.http import PEER_EXTENSION
+from services.common.settings import Settings, get_settings
 
 EXPORTERS = ("zipkin", "otlp", "none")
 EXCLUDED_URLS = "/health/.*,/metrics"
@@ -36,12 +44,9 @@ def enabled() -> bool:
     return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() not in ("true", "1", "yes")
 
 
-def collector_url() -> str:
+def collector_url(settings: Settings | None = None) -> str:
     """Base URL of the span collector (`ZIPKIN_URL`, default port 9411 + `SHOP_PORT_OFFSET`)."""
-    url = os.environ.get("ZIPKIN_URL")
-    if not url:
-        offset = int(os.environ.get("SHOP_PORT_OFFSET", "0") or 0)
-        url = f"http://127.0.0.1:{9411 + offset}"
+    url = (settings or get_settings()).url("collector")
     return url.rstrip("/").removesuffix("/api/v2/spans")
 
 
@@ -60,20 +65,41 @@ def make_exporter(kind: str, base_url: str) -> SpanExporter | None:
     raise ValueError(f"OTEL_TRACES_EXPORTER must be one of {', '.join(EXPORTERS)}, got {kind!r}")
 
 
+class _RootsOnlyFromWork(Sampler):
+    """Root sampler dropping client spans without a parent.
+
+    Database pings of the health check, schema setup and outbox polling are client spans
+    outside any request; as roots they would bury the real traces in one-span noise.
+    """
+
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None,
+                      links=None, trace_state=None) -> SamplingResult:
+        if kind == trace.SpanKind.CLIENT:
+            return SamplingResult(Decision.DROP)
+        return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, links,
+                                       trace_state)
+
+    def get_description(self) -> str:
+        return "RootsOnlyFromWork"
+
+
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
 
 
-def _install_provider(service: str) -> None:
+def _install_provider(service: str, settings: Settings | None) -> None:
     """Set the global tracer provider and propagators (once per process)."""
     propagate.set_global_textmap(
         CompositePropagator(
             [TraceContextTextMapPropagator(), W3CBaggagePropagator(), B3MultiFormat()]
         )
     )
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service}),
+        sampler=ParentBased(root=_RootsOnlyFromWork()),
+    )
     kind = os.environ.get("OTEL_TRACES_EXPORTER", "zipkin").strip().lower() or "zipkin"
-    exporter = make_exporter(kind, collector_url())
+    exporter = make_exporter(kind, collector_url(settings))
     if exporter is not None:
         provider.add_span_processor(
             BatchSpanProcessor(
@@ -111,7 +137,7 @@ def setup(app: FastAPI, service: str) -> None:
     if not enabled():
         return
     if not _instrumented:
-        _install_provider(service)
+        _install_provider(service, getattr(app.state, "settings", None))
         _instrument_libraries()
         _instrumented.add("process")
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
