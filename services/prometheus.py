@@ -58,7 +58,7 @@ def load(path: Path = CONFIG) -> dict[str, Any]:
 
 
 def write_offset_config(var_dir: Path, offset: int) -> Path:
-    """Write `deploy/prometheus.yml` with ports shifted by `offset` to `var_dir`; return its path."""
+    """Write `deploy/prometheus.yml` with ports shifted by `offset` under `var_dir`; its path."""
     rendered = render(load(), offset=offset, rule_dir=DEPLOY / "prometheus")
     path = Path(var_dir) / "prometheus" / "prometheus.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
