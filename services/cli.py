@@ -1,0 +1,119 @@
+"""`shop`: run the reference shop in the background (thin over `services.stack`)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from services.stack import READY_TIMEOUT, Stack, StackError
+
+console = Console()
+
+
+def _stack(only: str | None = None) -> Stack:
+    programs = [p.strip() for p in only.split(",") if p.strip()] if only else None
+    return Stack(programs=programs)
+
+
+@click.group()
+def main() -> None:
+    """Run the reference shop: one supervisord per $SHOP_VAR_DIR, ports offset by
+    $SHOP_PORT_OFFSET."""
+
+
+@main.command()
+@click.option("--timeout", default=READY_TIMEOUT, show_default=True, help="Seconds to wait.")
+@click.option("--only", help="Comma-separated programs to run (default: all).")
+def up(timeout: float, only: str | None) -> None:
+    """Start the stack in the background and wait until every service is ready."""
+    stack = _stack(only)
+    start = time.monotonic()
+    try:
+        with console.status("starting the shop…"):
+            stack.up(timeout=timeout)
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"[green]shop up[/] in {time.monotonic() - start:.1f} s (var: {stack.var_dir})")
+    _print_status(stack)
+
+
+@main.command()
+def down() -> None:
+    """Stop every process of the stack (and supervisord)."""
+    stack = _stack()
+    try:
+        stack.down()
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print("shop down")
+
+
+@main.command()
+def status() -> None:
+    """State, pid, port and readiness of each program."""
+    stack = _stack()
+    _print_status(stack)
+    if not stack.supervisor_running():
+        raise SystemExit(3)
+
+
+def _print_status(stack: Stack) -> None:
+    table = Table("program", "state", "pid", "port", "ready")
+    for row in stack.status():
+        ready = str(row["ready"])
+        table.add_row(
+            str(row["name"]), str(row["state"]), str(row["pid"] or "-"), str(row["port"]),
+            f"[green]{ready}[/]" if ready == "ready" else ready,
+        )
+    console.print(table)
+
+
+@main.command()
+@click.argument("name")
+def stop(name: str) -> None:
+    """Stop one program."""
+    try:
+        _stack().stop(name)
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"{name} stopped")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--timeout", default=READY_TIMEOUT, show_default=True)
+def start(name: str, timeout: float) -> None:
+    """Start one program and wait until it is ready."""
+    try:
+        _stack().start(name, timeout=timeout)
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"{name} ready")
+
+
+@main.command()
+@click.argument("name")
+@click.option("-n", "--lines", default=40, show_default=True)
+@click.option("--output", is_flag=True, help="Show the captured stdout/stderr, not the JSON log.")
+def logs(name: str, lines: int, output: bool) -> None:
+    """Last lines of a program's JSON log (or of its captured output)."""
+    stack = _stack()
+    try:
+        stack.program(name)
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from exc
+    path = stack.output_path(name)
+    if not output and stack.log_path(name).exists():
+        path = stack.log_path(name)
+    if not path.exists():
+        raise click.ClickException(f"no log for {name} yet ({path})")
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, fh.tell() - 256 * 1024))
+        tail = fh.read().decode(errors="replace").splitlines()[-lines:]
+    click.echo(f"==> {path} <==")
+    click.echo("\n".join(tail))
