@@ -1,0 +1,1 @@
+"""Product service: catalogue, stock, and all-or-nothing purchases with compensation."""

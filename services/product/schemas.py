@@ -1,0 +1,54 @@
+"""Product request/response bodies (the original's camelCase JSON fields)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class ProductRequest(CamelModel):
+    id: int | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    description: NonBlank
+    available_quantity: float = Field(gt=0)
+    price: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
+    category_id: int
+
+
+class ProductResponse(CamelModel):
+    id: int
+    name: str
+    description: str
+    available_quantity: float
+    price: float
+    category_id: int
+    category_name: str
+    category_description: str
+
+
+class PurchaseRequest(CamelModel):
+    product_id: int
+    quantity: float = Field(gt=0)
+
+
+class PurchaseResponse(CamelModel):
+    product_id: int
+    name: str
+    description: str
+    price: float
+    quantity: float
+
+
+class CancelResponse(CamelModel):
+    order_reference: str
+    status: str
+    products: list[PurchaseResponse]
