@@ -1,0 +1,272 @@
+"""The collector's HTTP API: Zipkin v2 (ingest and query), OTLP/HTTP traces, health, metrics.
+
+Starlette without a validation layer, because ingest speed matters and Zipkin's error
+contract is plain text: 400 `text/plain` with the reason, 404 for an unknown trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import sqlite3
+import zlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import orjson
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from services.collector import metrics, otlp
+from services.collector._proto import decode_proto
+from services.collector.dependencies import link_dependencies
+from services.collector.query import (
+    QueryError,
+    dependency_window,
+    parse_trace_ids,
+    parse_trace_query,
+    required_name,
+)
+from services.collector.settings import CollectorSettings, get_settings
+from services.collector.spans import SpanError, decode_json, normalise_trace_id
+from services.collector.store import Retention, SpanStore
+
+log = structlog.get_logger()
+JSON = "application/json; charset=utf-8"
+EXPIRY_INTERVAL_S = 60.0
+
+
+def create_app(settings: CollectorSettings | None = None) -> Starlette:
+    """The collector app; the store opens at startup on `settings.db_path`."""
+    settings = settings or get_settings()
+    lookback = settings.collector_query_lookback_ms
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = SpanStore(
+            settings.db_path,
+            Retention(settings.collector_max_spans, settings.collector_retention_hours * 3600),
+            settings.autocomplete_keys,
+        )
+        app.state.store = store
+        await run_in_threadpool(_expire, store)
+        expiry = asyncio.create_task(_expire_forever(store))
+        log.info("collector.started", db=str(settings.db_path), spans=store.span_count)
+        try:
+            yield
+        finally:
+            expiry.cancel()
+            store.close()
+
+    def store_of(request: Request) -> SpanStore:
+        return request.app.state.store
+
+    async def post_spans(request: Request) -> Response:
+        body = await request.body()
+        headers = request.headers
+        decode = decode_json
+        if headers.get("content-type", "").startswith("application/x-protobuf"):
+            decode = decode_proto
+        return await _ingest(store_of(request), body, headers, decode, "http", _accepted)
+
+    async def post_otlp(request: Request) -> Response:
+        body = await request.body()
+        headers = request.headers
+        if headers.get("content-type", "").startswith("application/json"):
+            return await _ingest(
+                store_of(request), body, headers, otlp.decode_json, "otlp", otlp.json_response
+            )
+        return await _ingest(
+            store_of(request), body, headers, otlp.decode_proto, "otlp", otlp.proto_response
+        )
+
+    async def services(request: Request) -> Response:
+        return _names(await run_in_threadpool(store_of(request).service_names))
+
+    async def span_names(request: Request) -> Response:
+        service = required_name(request.query_params, "serviceName")
+        return _names(await run_in_threadpool(store_of(request).span_names, service))
+
+    async def remote_services(request: Request) -> Response:
+        service = required_name(request.query_params, "serviceName")
+        return _names(await run_in_threadpool(store_of(request).remote_service_names, service))
+
+    async def traces(request: Request) -> Response:
+        query = parse_trace_query(request.query_params, lookback)
+        found = await run_in_threadpool(store_of(request).find_traces, query)
+        return _traces_response(found)
+
+    async def trace(request: Request) -> Response:
+        trace_id = normalise_trace_id(request.path_params["trace_id"].strip())
+        spans = await run_in_threadpool(store_of(request).trace, trace_id)
+        if spans is None:
+            return PlainTextResponse(f"{trace_id} not found", 404)
+        return Response(_json_list(spans), media_type=JSON)
+
+    async def trace_many(request: Request) -> Response:
+        trace_ids = parse_trace_ids(request.query_params.get("traceIds"))
+        found = await run_in_threadpool(store_of(request).traces, trace_ids)
+        return _traces_response(list(found.values()))
+
+    async def dependencies(request: Request) -> Response:
+        end_ts, window = dependency_window(request.query_params, lookback)
+        start_us, end_us = (end_ts - window) * 1000, end_ts * 1000
+        store = store_of(request)
+        links = await run_in_threadpool(
+            lambda: link_dependencies(store.traces_between(start_us, end_us))
+        )
+        return Response(orjson.dumps(links), media_type=JSON)
+
+    async def autocomplete_keys(request: Request) -> Response:
+        return _names(sorted(settings.autocomplete_keys), cache=True)
+
+    async def autocomplete_values(request: Request) -> Response:
+        key = (request.query_params.get("key") or "").strip()
+        if not key:
+            raise QueryError("key was empty")
+        values = await run_in_threadpool(store_of(request).tag_values, key)
+        return _names(values, cache=len(values) > 3)
+
+    async def health(request: Request) -> Response:
+        store = store_of(request)
+        try:
+            await run_in_threadpool(store.span_names, "")
+        except sqlite3.Error as exc:
+            detail = {"status": "DOWN", "details": {"error": str(exc)}}
+            return _json({"status": "DOWN", "zipkin": {"status": "DOWN", "details": detail}}, 503)
+        detail = {"status": "UP", "details": {"spans": store.span_count, "db": store.path}}
+        return _json({"status": "UP", "zipkin": {"status": "UP", "details": {"SQLite": detail}}})
+
+    async def prometheus(request: Request) -> Response:
+        metrics.SPANS_STORED.set(store_of(request).span_count)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    api = [
+        Route("/spans", post_spans, methods=["POST"]),
+        Route("/services", services),
+        Route("/spans", span_names),
+        Route("/remoteServices", remote_services),
+        Route("/traces", traces),
+        Route("/trace/{trace_id}", trace),
+        Route("/traceMany", trace_many),
+        Route("/dependencies", dependencies),
+        Route("/autocompleteKeys", autocomplete_keys),
+        Route("/autocompleteValues", autocomplete_values),
+    ]
+    routes = [
+        *(Route(p + r.path, r.endpoint, methods=r.methods) for p in _PREFIXES for r in api),
+        Route("/v1/traces", post_otlp, methods=["POST"]),
+        Route("/health", health),
+        Route("/metrics", prometheus),
+        Route("/prometheus", prometheus),
+    ]
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "Content-Encoding"],
+        max_age=600,
+    )
+    return Starlette(
+        routes=routes,
+        middleware=[cors],
+        lifespan=lifespan,
+        exception_handlers={SpanError: _bad_request, QueryError: _bad_request},
+    )
+
+
+_PREFIXES = ("/api/v2", "/zipkin/api/v2")  # Zipkin also serves its API under /zipkin for the UI
+
+
+async def _ingest(
+    store: SpanStore,
+    body: bytes,
+    headers: Any,
+    decode: Callable[[bytes], list[dict[str, Any]]],
+    transport: str,
+    respond: Callable[[], Response],
+) -> Response:
+    """Decode the whole body, then store all of it or none of it."""
+    gzipped = "gzip" in headers.get("content-encoding", "")
+
+    def work() -> Response:
+        try:
+            raw = _gunzip(body) if gzipped else body
+            spans = decode(raw)
+        except SpanError as exc:
+            metrics.MESSAGES_REJECTED.labels(transport).inc()
+            metrics.SPANS_REJECTED.labels(transport).inc(exc.span_count)
+            return PlainTextResponse(f"{exc}\n", 400)
+        try:
+            result = store.add(spans)
+        except sqlite3.Error as exc:
+            metrics.SPANS_DROPPED.labels("store_error").inc(len(spans))
+            log.error("collector.store_failed", error=str(exc), spans=len(spans))
+            return PlainTextResponse(f"Cannot store spans: {exc}\n", 500)
+        metrics.SPANS_ACCEPTED.labels(transport).inc(result.stored)
+        if result.duplicates:
+            metrics.SPANS_DROPPED.labels("duplicate").inc(result.duplicates)
+        if result.evicted:
+            metrics.SPANS_DROPPED.labels("span_cap").inc(result.evicted)
+        return respond()
+
+    return await run_in_threadpool(work)
+
+
+def _gunzip(body: bytes) -> bytes:
+    try:
+        return gzip.decompress(body)
+    except (OSError, EOFError, zlib.error):
+        raise SpanError("Cannot gunzip spans") from None
+
+
+def _accepted() -> Response:
+    return Response(status_code=202)
+
+
+def _expire(store: SpanStore) -> None:
+    expired = store.expire()
+    if expired:
+        metrics.SPANS_DROPPED.labels("retention_age").inc(expired)
+        log.info("collector.expired", spans=expired)
+
+
+async def _expire_forever(store: SpanStore) -> None:
+    while True:
+        await asyncio.sleep(EXPIRY_INTERVAL_S)
+        try:
+            await run_in_threadpool(_expire, store)
+        except sqlite3.Error as exc:
+            log.warning("collector.expiry_failed", error=str(exc))
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse(str(exc), 400)
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(value), status_code=status, media_type=JSON)
+
+
+def _names(names: list[str], cache: bool | None = None) -> Response:
+    """A name list; Zipkin lets clients cache it once more than three names exist."""
+    response = _json(names)
+    if cache if cache is not None else len(names) > 3:
+        response.headers["Cache-Control"] = "max-age=300, must-revalidate"
+    return response
+
+
+def _json_list(items: list[bytes]) -> bytes:
+    return b"[" + b",".join(items) + b"]"
+
+
+def _traces_response(traces: list[list[bytes]]) -> Response:
+    return Response(_json_list([_json_list(spans) for spans in traces]), media_type=JSON)

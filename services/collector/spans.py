@@ -1,0 +1,241 @@
+"""Zipkin v2 spans: decode a POSTed JSON list and normalise each span as the Zipkin server does.
+
+The rules follow zipkin2's `V2SpanReader` and `Span.Builder`: ids are lower-hex and left-padded,
+names are lower-cased, `timestamp`/`duration` <= 0 are absent, `debug`/`shared` are kept only
+when true (`shared` never on a CLIENT), annotations are sorted and de-duplicated, tags sorted,
+unknown fields and JSON nulls ignored. Output dicts have the field order of `V2SpanWriter`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import orjson
+
+KINDS = frozenset({"CLIENT", "SERVER", "PRODUCER", "CONSUMER"})
+_HEX = frozenset("0123456789abcdef")
+_MAX_INT64 = 2**63 - 1
+
+
+class SpanError(ValueError):
+    """A span or body the Zipkin server would refuse with 400; the message is the reason."""
+
+    #: spans in the refused body, when it could be read as a list
+    span_count: int = 0
+
+
+def decode_json(body: bytes) -> list[dict[str, Any]]:
+    """Decode a JSON v2 span list into normalised spans; all or nothing."""
+    if not body or body == b"[]":
+        return []
+    if body[:1] != b"[":
+        raise SpanError("Expected a JSON_V2 encoded list")
+    if b'yAnnotations"' in body:
+        raise SpanError("Expected a JSON_V2 encoded list, but received: JSON_V1")
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise SpanError(f"Malformed reading List<Span> from json: {exc}") from None
+    return normalise_all(raw)
+
+
+def normalise_all(raw: Any) -> list[dict[str, Any]]:
+    """Normalise a decoded list of span objects; the first bad span fails the whole list."""
+    if not isinstance(raw, list):
+        raise SpanError("Expected a JSON_V2 encoded list")
+    spans = []
+    for index, item in enumerate(raw):
+        try:
+            spans.append(normalise(item))
+        except SpanError as exc:
+            error = SpanError(f"{exc} at $[{index}]")
+            error.span_count = len(raw)
+            raise error from None
+    return spans
+
+
+def normalise(raw: Any) -> dict[str, Any]:
+    """One span in Zipkin's canonical form (field order of V2SpanWriter, absent fields omitted)."""
+    if not isinstance(raw, dict):
+        raise SpanError("Expected a span object")
+    get = raw.get
+    if get("traceId") is None:
+        raise SpanError("Incomplete span: traceId is required")
+    if get("id") is None:
+        raise SpanError("Incomplete span: id is required")
+    trace_id = normalise_trace_id(_string(raw, "traceId"))
+    span_id = _span_id(_string(raw, "id"), "id")
+    span: dict[str, Any] = {"traceId": trace_id}
+    parent = get("parentId")
+    if parent is not None:
+        parent_id = _span_id(_string(raw, "parentId"), "parentId", allow_zero=True)
+        if parent_id != "0000000000000000" and parent_id != span_id:
+            span["parentId"] = parent_id
+    span["id"] = span_id
+    kind = get("kind")
+    if kind is not None:
+        if kind not in KINDS:
+            raise SpanError(f"kind {kind!r} is not one of CLIENT, SERVER, PRODUCER, CONSUMER")
+        span["kind"] = kind
+    name = get("name")
+    if name is not None:
+        name = _string(raw, "name")
+        if name:
+            span["name"] = name.lower()
+    for field in ("timestamp", "duration"):
+        value = _int(raw, field)
+        if value is not None and value > 0:
+            span[field] = value
+    for field in ("localEndpoint", "remoteEndpoint"):
+        value = get(field)
+        if value is not None:
+            endpoint = _endpoint(value, field)
+            if endpoint:
+                span[field] = endpoint
+    annotations = get("annotations")
+    if annotations is not None:
+        parsed = _annotations(annotations)
+        if parsed:
+            span["annotations"] = parsed
+    tags = get("tags")
+    if tags is not None:
+        parsed_tags = _tags(tags)
+        if parsed_tags:
+            span["tags"] = parsed_tags
+    if _bool(raw, "debug"):
+        span["debug"] = True
+    if _bool(raw, "shared") and kind != "CLIENT":
+        span["shared"] = True
+    return span
+
+
+def normalise_trace_id(value: str) -> str:
+    """Lower-hex, 1..32 chars, left-padded to 16 or 32; a zero high half is dropped."""
+    _check_hex(value, "traceId", 32)
+    if len(value) <= 16:
+        value = value.rjust(16, "0")
+    else:
+        value = value.rjust(32, "0")
+        if value[:16] == "0" * 16:
+            value = value[16:]
+    if value.strip("0") == "":
+        raise SpanError("traceId is all zeros")
+    return value
+
+
+def _span_id(value: str, field: str, allow_zero: bool = False) -> str:
+    _check_hex(value, field, 16)
+    value = value.rjust(16, "0")
+    if not allow_zero and value == "0000000000000000":
+        raise SpanError(f"{field} is all zeros")
+    return value
+
+
+def _check_hex(value: str, field: str, max_length: int) -> None:
+    if not value:
+        raise SpanError(f"{field} is empty")
+    if len(value) > max_length:
+        raise SpanError(f"{field}.length > {max_length}")
+    if not _HEX.issuperset(value):
+        raise SpanError(f"{value} should be lower-hex encoded with no prefix")
+
+
+def _string(raw: dict[str, Any], field: str) -> str:
+    value = raw[field]
+    if not isinstance(value, str):
+        raise SpanError(f"Expected a string at {field}")
+    return value
+
+
+def _int(raw: dict[str, Any], field: str) -> int | None:
+    value = raw.get(field)
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise SpanError(f"Expected a number at {field}")
+    if not -_MAX_INT64 - 1 <= value <= _MAX_INT64:
+        raise SpanError(f"{field} out of range of a long")
+    return value
+
+
+def _bool(raw: dict[str, Any], field: str) -> bool:
+    value = raw.get(field)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise SpanError(f"Expected a boolean at {field}")
+    return value
+
+
+def _endpoint(raw: Any, field: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise SpanError(f"Expected an object at {field}")
+    endpoint: dict[str, Any] = {}
+    service = raw.get("serviceName")
+    if service is not None:
+        service = _string(raw, "serviceName")
+        if service:
+            endpoint["serviceName"] = service.lower()
+    for key in ("ipv4", "ipv6"):
+        if raw.get(key) is not None:
+            _put_ip(endpoint, _string(raw, key))
+    port = _int(raw, "port")
+    if port is not None:
+        if port > 65535:
+            raise SpanError(f"invalid port {port}")
+        if port > 0:
+            endpoint["port"] = port
+    return {k: endpoint[k] for k in ("serviceName", "ipv4", "ipv6", "port") if k in endpoint}
+
+
+def _put_ip(endpoint: dict[str, Any], text: str) -> None:
+    """Zipkin parses both ip keys alike; an unreadable address is dropped, not refused."""
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or _ipv4_compatible(address)
+        if embedded is None:
+            endpoint["ipv6"] = address.compressed
+            return
+        address = embedded
+    endpoint["ipv4"] = str(address)
+
+
+def _ipv4_compatible(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    packed = address.packed
+    if packed[:12] == bytes(12) and packed[12:] != bytes(4) and packed[12:] != b"\0\0\0\1":
+        return ipaddress.IPv4Address(packed[12:])
+    return None
+
+
+def _annotations(raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        raise SpanError("Expected a list at annotations")
+    seen = set()
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or item.get("timestamp") is None or item.get("value") is None:
+            raise SpanError(f"Incomplete annotation at annotations[{index}]")
+        timestamp = _int(item, "timestamp")
+        value = _string(item, "value")
+        seen.add((timestamp, value))
+    return [{"timestamp": ts, "value": value} for ts, value in sorted(seen)]
+
+
+def _tags(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise SpanError("Expected an object at tags")
+    tags = {}
+    for key in sorted(raw):
+        value = raw[key]
+        if isinstance(value, str):
+            tags[key] = value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            tags[key] = orjson.dumps(value).decode()
+        else:
+            raise SpanError(f"No value at tags.{key}")
+    return tags

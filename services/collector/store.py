@@ -1,0 +1,446 @@
+"""SQLite (WAL) storage of Zipkin v2 spans, with the indexes the read API needs.
+
+Spans are stored as their canonical JSON, next to the columns queries filter on; a trace row keeps
+the trace's root timestamp (the `/traces` window) and when it was last received (retention).
+Identical re-sent spans are stored once, like Zipkin's in-memory store; differing fragments of
+one span are all kept. One writer at a time (a lock); readers use their own connections.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from services.collector.query import TraceQuery
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS traces (
+    tid INTEGER PRIMARY KEY,
+    trace_id TEXT NOT NULL UNIQUE,
+    root_ts INTEGER,
+    min_ts INTEGER,
+    max_ts INTEGER,
+    span_count INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    trace_time INTEGER GENERATED ALWAYS AS (coalesce(root_ts, min_ts)) VIRTUAL
+);
+CREATE INDEX IF NOT EXISTS traces_by_time ON traces (trace_time);
+CREATE INDEX IF NOT EXISTS traces_by_received ON traces (received_ms);
+CREATE TABLE IF NOT EXISTS spans (
+    tid INTEGER NOT NULL,
+    digest INTEGER NOT NULL,
+    local_service TEXT,
+    remote_service TEXT,
+    name TEXT,
+    duration INTEGER,
+    body BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS spans_by_trace ON spans (tid, digest);
+CREATE TABLE IF NOT EXISTS span_names (
+    service TEXT NOT NULL, name TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (service, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS remote_names (
+    service TEXT NOT NULL, remote TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (service, remote)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tag_values (
+    key TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (key, value)
+) WITHOUT ROWID;
+"""
+
+_CHUNK = 500  # ids per `IN (...)`, well under SQLite's variable limit
+_TIDS_OF = "SELECT trace_id, tid FROM traces WHERE trace_id IN"
+_DIGESTS_OF = "SELECT tid, digest FROM spans WHERE tid IN"
+_INSERT_SPAN = (
+    "INSERT INTO spans (tid, digest, local_service, remote_service, name, duration, body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Bounds of the store: at most `max_spans`, nothing received more than `max_age_s` ago."""
+
+    max_spans: int = 1_000_000
+    max_age_s: float = 72 * 3600.0
+
+    @property
+    def slack(self) -> int:
+        """Evict a little more than needed so a full store does not evict on every batch."""
+        return max(1, self.max_spans // 100)
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    stored: int
+    duplicates: int
+    evicted: int
+
+
+class SpanStore:
+    """Zipkin v2 spans in one SQLite file; thread-safe."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        retention: Retention | None = None,
+        autocomplete_keys: Iterable[str] = (),
+    ) -> None:
+        self.path = str(path)
+        self.retention = retention or Retention()
+        self.autocomplete_keys = frozenset(autocomplete_keys)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._writer = self._connect()
+        self._writer.executescript(SCHEMA)
+        self.span_count: int = self._writer.execute("SELECT count(*) FROM spans").fetchone()[0]
+
+    # -- connections -----------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA cache_size=-65536")
+        return conn
+
+    @property
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+            conn.execute("PRAGMA query_only=1")
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._writer.close()
+
+    # -- ingest ----------------------------------------------------------------------------
+
+    def add(self, spans: Sequence[dict[str, Any]]) -> StoreResult:
+        """Store normalised spans in one transaction: all of them or none."""
+        if not spans:
+            return StoreResult(0, 0, 0)
+        rows = [_row(span) for span in spans]
+        now_ms = int(time.time() * 1000)
+        with self._write() as conn:
+            evicted = self._make_room(conn, len(rows))
+            by_trace: dict[str, list[_Row]] = defaultdict(list)
+            for row in rows:
+                by_trace[row.trace_id].append(row)
+            tids = dict(_select_in(conn, _TIDS_OF, by_trace))
+            known = set(_select_in(conn, _DIGESTS_OF, tids.values()))
+            fresh: dict[str, list[_Row]] = {}
+            seen: set[tuple[str, int]] = set()
+            for trace_id, trace_rows in by_trace.items():
+                tid = tids.get(trace_id)
+                keep = []
+                for row in trace_rows:
+                    key = (trace_id, row.digest)
+                    if key in seen or (tid is not None and (tid, row.digest) in known):
+                        continue
+                    seen.add(key)
+                    keep.append(row)
+                if keep:
+                    fresh[trace_id] = keep
+            self._upsert_traces(conn, fresh, tids, now_ms)
+            stored = [row for trace_rows in fresh.values() for row in trace_rows]
+            conn.executemany(
+                _INSERT_SPAN,
+                [
+                    (tids[r.trace_id], r.digest, r.service, r.remote, r.name, r.duration, r.body)
+                    for r in stored
+                ],
+            )
+            self._count_names(conn, [(r.service, r.remote, r.name, r.tags) for r in stored], +1)
+            self.span_count += len(stored)
+        return StoreResult(len(stored), len(rows) - len(stored), evicted)
+
+    def _upsert_traces(
+        self, conn: sqlite3.Connection, fresh: dict[str, list[_Row]], tids: dict[str, int], now: int
+    ) -> None:
+        updates, inserts = [], []
+        for trace_id, trace_rows in fresh.items():
+            stamps = [r.timestamp for r in trace_rows if r.timestamp is not None]
+            roots = [r.timestamp for r in trace_rows if r.is_root and r.timestamp is not None]
+            values = (
+                min(roots, default=None),
+                min(stamps, default=None),
+                max(stamps, default=None),
+                len(trace_rows),
+                now,
+            )
+            if trace_id in tids:
+                updates.append((*values, tids[trace_id]))
+            else:
+                inserts.append((trace_id, *values))
+        conn.executemany(
+            "UPDATE traces SET"
+            " root_ts = min(coalesce(root_ts, ?1), coalesce(?1, root_ts)),"
+            " min_ts = min(coalesce(min_ts, ?2), coalesce(?2, min_ts)),"
+            " max_ts = max(coalesce(max_ts, ?3), coalesce(?3, max_ts)),"
+            " span_count = span_count + ?4, received_ms = ?5 WHERE tid = ?6",
+            updates,
+        )
+        conn.executemany(
+            "INSERT INTO traces (trace_id, root_ts, min_ts, max_ts, span_count, received_ms)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            inserts,
+        )
+        if inserts:
+            tids.update(_select_in(conn, _TIDS_OF, [insert[0] for insert in inserts]))
+
+    def _count_names(
+        self, conn: sqlite3.Connection, spans: Iterable[tuple[Any, Any, Any, dict]], sign: int
+    ) -> None:
+        """Keep the name tables' span counts (so eviction can drop names no span uses)."""
+        names: Counter[tuple[str, str]] = Counter()
+        remotes: Counter[tuple[str, str]] = Counter()
+        tags: Counter[tuple[str, str]] = Counter()
+        for service, remote, name, span_tags in spans:
+            if service is not None:
+                names[service, name or ""] += 1
+                if remote is not None:
+                    remotes[service, remote] += 1
+            for key in self.autocomplete_keys.intersection(span_tags):
+                tags[key, span_tags[key]] += 1
+        tables = {"span_names": names, "remote_names": remotes, "tag_values": tags}
+        for table, counts in tables.items():
+            if not counts:
+                continue
+            conn.executemany(
+                f"INSERT INTO {table} VALUES (?, ?, ?)"
+                f" ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                [(a, b, sign * n) for (a, b), n in counts.items()],
+            )
+            if sign < 0:
+                conn.execute(f"DELETE FROM {table} WHERE n <= 0")
+
+    # -- retention -------------------------------------------------------------------------
+
+    def _make_room(self, conn: sqlite3.Connection, incoming: int) -> int:
+        excess = self.span_count + incoming - self.retention.max_spans
+        if excess <= 0:
+            return 0
+        goal = excess + self.retention.slack
+        victims, freed = [], 0
+        cursor = conn.execute("SELECT tid, span_count FROM traces ORDER BY received_ms, tid")
+        for tid, count in cursor:
+            victims.append(tid)
+            freed += count
+            if freed >= goal:
+                break
+        cursor.close()
+        return self._evict(conn, victims)
+
+    def expire(self, now: float | None = None) -> int:
+        """Delete traces last received more than the retention age ago; returns spans deleted."""
+        cutoff_ms = int(((now or time.time()) - self.retention.max_age_s) * 1000)
+        with self._write() as conn:
+            rows = conn.execute("SELECT tid FROM traces WHERE received_ms < ?", (cutoff_ms,))
+            victims = [tid for (tid,) in rows]
+            return self._evict(conn, victims)
+
+    def _evict(self, conn: sqlite3.Connection, tids: list[int]) -> int:
+        deleted, keys = 0, self.autocomplete_keys
+        for chunk in _chunks(tids):
+            marks = ",".join("?" * len(chunk))
+            spans = [
+                (service, remote, name, orjson.loads(body).get("tags", {}) if keys else {})
+                for service, remote, name, body in conn.execute(
+                    "SELECT local_service, remote_service, name, body FROM spans"
+                    f" WHERE tid IN ({marks})",
+                    chunk,
+                )
+            ]
+            self._count_names(conn, spans, -1)
+            deleted += conn.execute(f"DELETE FROM spans WHERE tid IN ({marks})", chunk).rowcount
+            conn.execute(f"DELETE FROM traces WHERE tid IN ({marks})", chunk)
+        self.span_count -= deleted
+        return deleted
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def service_names(self) -> list[str]:
+        return _strings(self._reader, "SELECT DISTINCT service FROM span_names")
+
+    def span_names(self, service: str) -> list[str]:
+        return _strings(
+            self._reader, "SELECT name FROM span_names WHERE service = ? AND name != ''", service
+        )
+
+    def remote_service_names(self, service: str) -> list[str]:
+        return _strings(self._reader, "SELECT remote FROM remote_names WHERE service = ?", service)
+
+    def tag_values(self, key: str) -> list[str]:
+        return _strings(self._reader, "SELECT value FROM tag_values WHERE key = ?", key)
+
+    def trace(self, trace_id: str) -> list[bytes] | None:
+        """Raw JSON spans of one trace, or None when absent."""
+        return self.traces([trace_id]).get(trace_id)
+
+    def traces(self, trace_ids: Sequence[str]) -> dict[str, list[bytes]]:
+        """Raw JSON spans by trace id, for the ids that exist."""
+        tids = {tid: trace_id for trace_id, tid in _select_in(self._reader, _TIDS_OF, trace_ids)}
+        bodies = self._bodies(list(tids))
+        return {tids[tid]: spans for tid, spans in bodies.items()}
+
+    def find_traces(self, query: TraceQuery) -> list[list[bytes]]:
+        """Traces matching `query` (Zipkin's `QueryRequest.test`), newest root first."""
+        sql, args = _trace_query_sql(query)
+        tids = [tid for (tid,) in self._reader.execute(sql, args)]
+        bodies = self._bodies(tids)
+        return [bodies[tid] for tid in tids if tid in bodies]
+
+    def traces_between(self, start_us: int, end_us: int) -> Iterator[list[dict[str, Any]]]:
+        """Decoded traces having a span timestamp in `[start_us, end_us]` (for dependency links)."""
+        tids = [
+            tid
+            for (tid,) in self._reader.execute(
+                "SELECT tid FROM traces WHERE min_ts <= ? AND max_ts >= ?", (end_us, start_us)
+            )
+        ]
+        for chunk in _chunks(tids):
+            for spans in self._bodies(chunk).values():
+                decoded = [orjson.loads(body) for body in spans]
+                if any(start_us <= s.get("timestamp", -1) <= end_us for s in decoded):
+                    yield decoded
+
+    def _bodies(self, tids: Sequence[int]) -> dict[int, list[bytes]]:
+        found: dict[int, list[bytes]] = defaultdict(list)
+        for chunk in _chunks(list(tids)):
+            marks = ",".join("?" * len(chunk))
+            for tid, body in self._reader.execute(
+                f"SELECT tid, body FROM spans WHERE tid IN ({marks}) ORDER BY rowid", chunk
+            ):
+                found[tid].append(body)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """The columns of one span row, derived from its canonical JSON."""
+
+    trace_id: str
+    digest: int
+    service: str | None
+    remote: str | None
+    name: str | None
+    timestamp: int | None
+    duration: int | None
+    is_root: bool
+    body: bytes
+    tags: dict[str, str]
+
+
+def _row(span: dict[str, Any]) -> _Row:
+    body = orjson.dumps(span)
+    digest = int.from_bytes(hashlib.blake2b(body, digest_size=8).digest(), "big", signed=True)
+    local = span.get("localEndpoint")
+    remote = span.get("remoteEndpoint")
+    return _Row(
+        trace_id=span["traceId"],
+        digest=digest,
+        service=local.get("serviceName") if local else None,
+        remote=remote.get("serviceName") if remote else None,
+        name=span.get("name"),
+        timestamp=span.get("timestamp"),
+        duration=span.get("duration"),
+        is_root="parentId" not in span,
+        body=body,
+        tags=span.get("tags", {}),
+    )
+
+
+def _trace_query_sql(query: TraceQuery) -> tuple[str, list[Any]]:
+    """One SELECT of trace ids: each criterion is an EXISTS over the spans of the service."""
+    start, end = query.window_us
+    where = ["t.trace_time BETWEEN ? AND ?"]
+    args: list[Any] = [start, end]
+    scope, scope_args = "", []
+    if query.service_name is not None:
+        scope, scope_args = " AND s.local_service = ?", [query.service_name]
+
+    def exists(condition: str, *values: Any) -> None:
+        where.append(f"EXISTS (SELECT 1 FROM spans s WHERE s.tid = t.tid{scope} AND {condition})")
+        args.extend(scope_args)
+        args.extend(values)
+
+    if query.service_name is not None:
+        exists("1")
+    if query.remote_service_name is not None:
+        exists("s.remote_service = ?", query.remote_service_name)
+    if query.span_name is not None:
+        exists("s.name = ?", query.span_name)
+    if query.min_duration is not None:
+        if query.max_duration is not None:
+            exists("s.duration BETWEEN ? AND ?", query.min_duration, query.max_duration)
+        else:
+            exists("s.duration >= ?", query.min_duration)
+    for key, value in query.annotation_query.items():
+        if value:
+            exists(
+                "EXISTS (SELECT 1 FROM json_each(CAST(s.body AS TEXT), '$.tags') g"
+                " WHERE g.key = ? AND g.value = ?)",
+                key,
+                value,
+            )
+        else:
+            exists(
+                "(EXISTS (SELECT 1 FROM json_each(CAST(s.body AS TEXT), '$.tags') g"
+                " WHERE g.key = ?)"
+                " OR EXISTS (SELECT 1 FROM json_each(CAST(s.body AS TEXT), '$.annotations') a"
+                " WHERE json_extract(a.value, '$.value') = ?))",
+                key,
+                key,
+            )
+    sql = (
+        "SELECT t.tid FROM traces t WHERE "
+        + " AND ".join(where)
+        + " ORDER BY t.trace_time DESC, t.tid DESC LIMIT ?"
+    )
+    args.append(query.limit)
+    return sql, args
+
+
+def _select_in(conn: sqlite3.Connection, sql: str, values: Iterable[Any]) -> list[tuple]:
+    """Run `sql (?, ?, …)` over `values` in chunks and return all rows."""
+    rows: list[tuple] = []
+    for chunk in _chunks(list(values)):
+        rows.extend(conn.execute(f"{sql} ({','.join('?' * len(chunk))})", chunk))
+    return rows
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _strings(conn: sqlite3.Connection, sql: str, *args: Any) -> list[str]:
+    """A sorted name list (Zipkin sorts with Java's UTF-16 order; same for the BMP)."""
+    return sorted(value for (value,) in conn.execute(sql, args))
