@@ -2,5 +2,6 @@
 
 pytest_plugins = [
     "tests.fixtures.paths",
+    "tests.fixtures.collector",
     "tests.fixtures.stack",
 ]
