@@ -1,0 +1,71 @@
+"""Order request/response bodies (the original's camelCase JSON fields, plus ★ additions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class PaymentMethod(StrEnum):
+    PAYPAL = "PAYPAL"
+    CREDIT_CARD = "CREDIT_CARD"
+    VISA = "VISA"
+    MASTER_CARD = "MASTER_CARD"
+    BITCOIN = "BITCOIN"
+
+
+class PurchaseRequest(CamelModel):
+    product_id: int
+    quantity: Annotated[float, Field(gt=0)]
+
+
+class OrderRequest(CamelModel):
+    """`reference` and `amount` are optional (★): generated, resp. computed from the purchase."""
+
+    id: int | None = None
+    reference: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
+                               pattern=r"^[A-Za-z0-9._:-]+$")
+    ] | None = None
+    amount: Annotated[Decimal, Field(gt=0)] | None = None
+    payment_method: PaymentMethod
+    customer_id: NonBlank
+    products: Annotated[list[PurchaseRequest], Field(min_length=1, max_length=100)]
+
+
+class OrderLineResponse(CamelModel):
+    id: int
+    product_id: int
+    quantity: float
+    price: float | None = None
+
+
+class OrderResponse(CamelModel):
+    id: int
+    reference: str
+    amount: float
+    payment_method: str
+    customer_id: str
+    status: str
+    created_date: datetime
+    lines: list[OrderLineResponse]
+
+
+class PendingResponse(CamelModel):
+    """The 202 answer while payment is unavailable."""
+
+    order_id: int
+    reference: str
+    status: str
+    message: str

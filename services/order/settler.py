@@ -1,0 +1,62 @@
+"""The settler: pays orders left `PAYMENT_PENDING` once the payment breaker lets calls through.
+
+It also picks up `CREATED` orders older than `stale_created_seconds` (the process or the
+database failed between saving the order and recording its payment). Payment is idempotent by
+order reference, so paying again never charges twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy import and_, or_, select
+
+from services.common.breaker import BreakerState
+from services.order.models import Order, OrderStatus
+from services.order.placement import PAYMENT_DOWN, pay
+from services.order.runtime import OrderRuntime
+
+log = structlog.get_logger()
+
+
+async def unsettled(rt: OrderRuntime) -> list[Order]:
+    stale = datetime.now(UTC) - timedelta(seconds=rt.settings.stale_created_seconds)
+    async with rt.session() as session:
+        return list((await session.scalars(
+            select(Order).where(or_(
+                Order.status == OrderStatus.PAYMENT_PENDING,
+                and_(Order.status == OrderStatus.CREATED, Order.created_date < stale),
+            )).order_by(Order.id).limit(rt.settings.settle_batch)
+        )).all())
+
+
+async def settle_once(rt: OrderRuntime) -> int:
+    """Pay what is unsettled until payment fails again; the number of orders paid."""
+    if rt.breaker.state is BreakerState.OPEN and rt.breaker.retry_after() > 0:
+        return 0
+    paid = 0
+    for order in await unsettled(rt):
+        answer = None
+        try:
+            answer = await pay(rt, order)
+        except PAYMENT_DOWN:
+            break
+        except Exception as exc:  # noqa: BLE001 - e.g. 402 rejection: recorded by pay()
+            log.info("order not settled", order_id=order.id, error=str(exc).splitlines()[0])
+            continue
+        if answer.status != 200:
+            break  # payment still down: pay() kept it pending; wait for the breaker
+        paid += 1
+        log.info("pending order settled", order_id=order.id, reference=order.reference)
+    return paid
+
+
+async def run_settler(rt: OrderRuntime) -> None:
+    while True:
+        await asyncio.sleep(rt.settings.settle_interval)
+        try:
+            await settle_once(rt)
+        except Exception as exc:  # noqa: BLE001 - DB down: try again on the next tick
+            log.warning("settler round failed", error=str(exc).splitlines()[0])
