@@ -1,0 +1,229 @@
+"""`logcorr`: one trace's log lines from every service, merged (click, thin over the API)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+FORMATS = click.Choice(["text", "json", "html"])
+_paths = click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+_tz = click.option("--tz", default="UTC", show_default=True,
+                   help="Zone of timestamps written without one (UTC, +01:00, Europe/Paris).")
+_strict = click.option("--strict", is_flag=True, help="Broken lines are an error (exit 2).")
+
+
+def _zone(tz: str):
+    from logcorr.timestamps import parse_zone
+
+    try:
+        return parse_zone(tz)
+    except (ValueError, KeyError) as exc:
+        raise click.BadParameter(f"unknown zone {tz!r}", param_hint="--tz") from exc
+
+
+def _fail(message: str) -> None:
+    click.echo(f"logcorr: {message}", err=True)
+    sys.exit(2)
+
+
+def _finish_broken(broken, strict: bool) -> None:
+    if broken.count:
+        click.echo(f"logcorr: {broken.summary()}", err=True)
+        if strict:
+            sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="traceaudit", prog_name="logcorr")
+def main() -> None:
+    """One trace's log lines from every service, merged by time (default paths: var/log/)."""
+
+
+@main.command()
+@click.argument("trace_id")
+@_paths
+@click.option("--span", help="Only the lines of this span id.")
+@click.option("--level", "levels", multiple=True, help="Only these levels (repeatable).")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True)
+@click.option("--shift", "shifts", multiple=True, metavar="SERVICE=MS",
+              help="Correct a service's clock by MS milliseconds (repeatable).")
+@click.option("--no-index", is_flag=True, help="Scan the files even where an index exists.")
+@click.option("--index", "index_path", type=click.Path(dir_okay=False),
+              help="Index file (default: .logcorr.sqlite3 beside the logs).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="Where to write (html defaults to stdout too).")
+@_tz
+@_strict
+def grep(trace_id, paths, span, levels, fmt, color, shifts, no_index, index_path, output, tz,
+         strict):
+    """Every log line of TRACE_ID (16 or 32 hex) from every file, merged by time.
+
+    Exit status: 0 when lines were found, 1 when none, 2 on errors.
+    """
+    from logcorr.grep import grep as run
+    from logcorr.timeline import parse_shifts
+
+    try:
+        result = run(trace_id, list(paths) or None, span=span, levels=levels, zone=_zone(tz),
+                     shifts=parse_shifts(shifts), use_index=not no_index,
+                     index_path=index_path)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        _fail(str(exc))
+    for warning in result.warnings:
+        click.echo(f"logcorr: {warning}", err=True)
+    timeline = result.timeline
+    with click.open_file(output, "w", encoding="utf-8") as out:
+        if fmt == "json":
+            from logcorr.render import json_lines
+
+            out.write("".join(line.decode() + "\n" for line in json_lines(timeline)))
+        elif fmt == "html":
+            from logcorr.report import render_report
+
+            out.write(render_report(result.timeline, None, trace_id=trace_id))
+        else:
+            from logcorr.render import text_lines
+
+            use_color = color == "always" or (color == "auto" and out.isatty())
+            for line in text_lines(timeline, use_color):
+                out.write(line + "\n")
+    if timeline.records:
+        note = f"{len(timeline)} line(s) from {len(timeline.services)} service(s)"
+        if any(r.zone_assumed for r in timeline.records):
+            note += f"; timestamps without a zone read as {tz}"
+        if fmt == "text" and sys.stderr.isatty():
+            click.echo(f"logcorr: {note}", err=True)
+    _finish_broken(result.broken, strict)
+    sys.exit(0 if timeline.records else 1)
+
+
+@main.command()
+@_paths
+@click.option("--since", help="Only traces that end at/after this time (ISO) or age (10m, 2h, 1d).")
+@click.option("--service", "services", multiple=True, help="Only traces touching this service.")
+@click.option("--errors", is_flag=True, help="Only traces with an error line.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--limit", type=int, default=0, help="At most this many rows (newest first).")
+@_tz
+@_strict
+def traces(paths, since, services, errors, fmt, limit, tz, strict):
+    """One row per trace id: lines, services, errors, first and last time, duration."""
+    from logcorr.readers import expand_paths
+    from logcorr.traces import parse_since, summarize
+
+    try:
+        files = expand_paths(list(paths) or None)
+        since_us = parse_since(since) if since else None
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    rows, broken = summarize(files, zone=_zone(tz), since_us=since_us, services=services,
+                             errors_only=errors, progress=sys.stderr.isatty())
+    if limit:
+        rows = rows[:limit]
+    if fmt == "json":
+        import orjson
+
+        for row in rows:
+            click.echo(orjson.dumps(row.as_dict()).decode())
+    else:
+        from logcorr.traces import print_table
+
+        print_table(rows)
+    _finish_broken(broken, strict)
+    sys.exit(0 if rows else 1)
+
+
+@main.command()
+@_paths
+@click.option("--index", "index_path", type=click.Path(dir_okay=False),
+              help="Index file (default: .logcorr.sqlite3 beside the logs).")
+@_tz
+@_strict
+def index(paths, index_path, tz, strict):
+    """Build or update the on-disk index (only new files and appended tails are read)."""
+    import time
+
+    from logcorr.index import Index, default_index_path
+    from logcorr.readers import expand_paths
+
+    try:
+        files = expand_paths(list(paths) or None)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    path = index_path or default_index_path(files)
+    started = time.perf_counter()
+    idx = Index(path)
+    try:
+        with _byte_progress(files) as advance:
+            stats, broken = idx.update(files, zone=_zone(tz), progress=advance)
+    finally:
+        idx.close()
+    click.echo(
+        f"{path}: indexed {stats.files} file(s), {stats.bytes / 1e6:.1f} MB, {stats.lines} lines, "
+        f"{stats.postings} postings in {time.perf_counter() - started:.2f}s"
+        + (f"; {stats.skipped} compressed/stdin input(s) not indexable" if stats.skipped else ""),
+        err=True,
+    )
+    _finish_broken(broken, strict)
+
+
+def _byte_progress(files: list[str]):
+    """A rich progress bar over the files' bytes on a terminal; nothing otherwise."""
+    import contextlib
+    import os
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext(None)
+
+    @contextlib.contextmanager
+    def bar():
+        from rich.progress import Progress
+
+        total = sum(os.path.getsize(f) for f in files if os.path.isfile(f))
+        with Progress(transient=True) as progress:
+            task = progress.add_task("indexing", total=total)
+            yield lambda n: progress.advance(task, n)
+
+    return bar()
+
+
+@main.command()
+@click.argument("trace_id")
+@_paths
+@click.option("--zipkin", "zipkin_url", help="Zipkin base URL to fetch the trace's spans from.")
+@click.option("--spans", "spans_file", type=click.Path(exists=True, dir_okay=False),
+              help="Zipkin v2 JSON file with the trace's spans.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+              help="HTML file to write (default reports/logcorr-TRACE_ID.html).")
+@_tz
+@_strict
+def report(trace_id, paths, zipkin_url, spans_file, output, tz, strict):
+    """One self-contained HTML page: the span waterfall with each span's log lines under it."""
+    from pathlib import Path
+
+    from logcorr.grep import grep as run
+    from logcorr.report import render_report
+    from logcorr.spans import SpansUnavailable, load_spans
+
+    if not zipkin_url and not spans_file:
+        _fail("report needs --zipkin URL or --spans FILE")
+    try:
+        result = run(trace_id, list(paths) or None, zone=_zone(tz))
+        spans = load_spans(result.timeline.records[0].trace_id if result.timeline.records
+                           else trace_id, zipkin_url=zipkin_url, spans_file=spans_file)
+    except (ValueError, FileNotFoundError, SpansUnavailable) as exc:
+        _fail(str(exc))
+    html = render_report(result.timeline, spans, trace_id=trace_id)
+    target = output or f"reports/logcorr-{trace_id}.html"
+    if target == "-":
+        click.echo(html)
+    else:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        Path(target).write_text(html, encoding="utf-8")
+        click.echo(f"{target}: {len(spans)} span(s), {len(result.timeline)} log line(s)",
+                   err=True)
+    _finish_broken(result.broken, strict)

@@ -1,0 +1,364 @@
+"""One log line to one `Record`: JSON (structlog, python-json-logger, ECS, Datadog, OTLP-ish)
+and text (OTel logging, logfmt, Spring/Micrometer/Sleuth), with the id fields detected per file."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
+from typing import Any
+
+import orjson
+
+from logcorr.ids import normalize_id
+from logcorr.timestamps import parse_timestamp
+
+ERROR_LEVELS = frozenset({"error", "critical", "fatal", "exception", "alert", "emergency"})
+
+
+@dataclass(slots=True)
+class Record:
+    """One log record: its first line plus any continuation lines (a traceback)."""
+
+    ts_us: int | None
+    service: str
+    level: str
+    message: str
+    trace_id: str | None
+    span_id: str | None
+    file: str
+    line: int
+    offset: int = 0
+    raw: str = ""
+    extra: list[str] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+    zone_assumed: bool = False
+
+    @property
+    def error(self) -> bool:
+        """An error-level line, or one carrying an exception or a traceback."""
+        return (
+            self.level in ERROR_LEVELS
+            or any(k in self.fields for k in ("exc_info", "exception", "stack_trace", "exc_text"))
+            or any(x.lstrip().startswith(("Traceback", "Caused by", "at ")) for x in self.extra)
+        )
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+def _after(sep: str, index: int):
+    def pick(value: str) -> str | None:
+        parts = str(value).split(sep)
+        return parts[index] if len(parts) > index else None
+
+    return pick
+
+
+def _gcp(value: str) -> str:
+    return str(value).rsplit("/", 1)[-1]
+
+
+# (path in the object, converter of the raw value, decimal allowed). The first is the default.
+TRACE_PATHS: list[tuple[tuple[str, ...], Any, bool]] = [
+    (("trace_id",), None, False),
+    (("traceId",), None, False),
+    (("traceID",), None, False),
+    (("otelTraceID",), None, False),
+    (("trace.id",), None, False),
+    (("trace", "id"), None, False),
+    (("dd.trace_id",), None, True),
+    (("dd", "trace_id"), None, True),
+    (("traceparent",), _after("-", 1), False),
+    (("logging.googleapis.com/trace",), _gcp, False),
+    (("X-B3-TraceId",), None, False),
+    (("b3",), _after("-", 0), False),
+    (("uber-trace-id",), _after(":", 0), False),
+]
+SPAN_PATHS: list[tuple[tuple[str, ...], Any, bool]] = [
+    (("span_id",), None, False),
+    (("spanId",), None, False),
+    (("spanID",), None, False),
+    (("otelSpanID",), None, False),
+    (("span.id",), None, False),
+    (("span", "id"), None, False),
+    (("dd.span_id",), None, True),
+    (("dd", "span_id"), None, True),
+    (("traceparent",), _after("-", 2), False),
+    (("logging.googleapis.com/spanId",), None, False),
+    (("X-B3-SpanId",), None, False),
+    (("b3",), _after("-", 1), False),
+    (("uber-trace-id",), _after(":", 1), False),
+]
+_SERVICE_KEYS = [("service",), ("service.name",), ("service", "name"), ("otelServiceName",),
+                 ("dd.service",), ("dd", "service"), ("resource.service.name",), ("app",),
+                 ("application",)]
+_LEVEL_KEYS = [("level",), ("levelname",), ("log.level",), ("log", "level"), ("severity",),
+               ("severityText",), ("lvl",), ("loglevel",)]
+_MESSAGE_KEYS = [("event",), ("message",), ("msg",), ("@message",), ("body",)]
+_TIME_KEYS = [("timestamp",), ("@timestamp",), ("time",), ("ts",), ("asctime",),
+              ("timeUnixNano",), ("datetime",), ("date",), ("t",)]
+_PINO_LEVELS = {10: "trace", 20: "debug", 30: "info", 40: "warning", 50: "error", 60: "fatal"}
+_LEVEL_NAMES = {"warn": "warning", "err": "error", "crit": "critical", "eror": "error",
+                "dbug": "debug", "information": "info"}
+_STRUCTURE_KEYS = {k[0] for paths in (TRACE_PATHS, SPAN_PATHS) for k, _, _ in paths}
+_STRUCTURE_KEYS |= {k[0] for keys in (_SERVICE_KEYS, _LEVEL_KEYS, _MESSAGE_KEYS, _TIME_KEYS)
+                    for k in keys}
+
+
+def _get(obj: dict, path: tuple[str, ...]) -> Any:
+    value: Any = obj
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+        if value is None:
+            return None
+    return value
+
+
+def _first(obj: dict, keys: list[tuple[str, ...]]) -> Any:
+    """The first scalar value at one of the paths (`service` may be ECS's `{"name": …}`)."""
+    for path in keys:
+        value = _get(obj, path)
+        if value is not None and value != "" and not isinstance(value, dict | list):
+            return value
+    return None
+
+
+def _id_at(obj: dict, spec: tuple[tuple[str, ...], Any, bool]) -> str | None:
+    path, convert, decimal = spec
+    value = _get(obj, path)
+    if value is None:
+        return None
+    if convert is not None:
+        value = convert(value)
+    return normalize_id(value, decimal=decimal)
+
+
+def _find_id(obj: dict, paths: list, preferred: int) -> tuple[str | None, int]:
+    """The id at the file's detected path, falling back to every other known path."""
+    found = _id_at(obj, paths[preferred])
+    if found is not None:
+        return found, preferred
+    for i, spec in enumerate(paths):
+        if i != preferred:
+            found = _id_at(obj, spec)
+            if found is not None:
+                return found, i
+    return None, preferred
+
+
+def normalize_level(value: Any) -> str:
+    if isinstance(value, int):
+        return _PINO_LEVELS.get(value, str(value))
+    text = str(value).strip().lower()
+    return _LEVEL_NAMES.get(text, text)
+
+
+# --- text ---------------------------------------------------------------------------------
+
+_TEXT_TIME = re.compile(
+    r"\s*\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\]?\s*"
+)
+_KV = re.compile(r'(?<![\w.])([\w.@/-]+)=("(?:[^"\\]|\\.)*"|\S*)')
+_SPRING = re.compile(r"\[([\w.-]*),([0-9a-fA-F]{0,32}),([0-9a-fA-F]{0,16})(?:,\w*)?\]")
+_MICROMETER = re.compile(r"\[([0-9a-fA-F]{16,32})-([0-9a-fA-F]{16})\]")
+# Boot 3.2+: `--- [app] [thread] [trace-span]` (the app bracket is there when the name is set)
+_APP_BRACKET = re.compile(r"---\s+\[\s*([\w.-]+)\]\s+\[[^\]]*\]\s+\[[0-9a-fA-F]{16,32}-")
+_TRACEPARENT = re.compile(r"\b00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}\b")
+_LEVEL_WORD = re.compile(r"\b(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL)\b")
+_TEXT_TRACE_KEYS = ("trace_id", "traceID", "traceId", "trace.id", "otelTraceID", "X-B3-TraceId")
+_TEXT_SPAN_KEYS = ("span_id", "spanID", "spanId", "span.id", "otelSpanID", "X-B3-SpanId")
+_CONTINUATION = re.compile(
+    r"\s|Traceback \(|Caused by|During handling|The above exception|\.\.\. \d+ more"
+    r"|[\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b"
+)
+
+
+def is_continuation(text: str) -> bool:
+    """A line that belongs to the record above it (a traceback or a Java stack trace)."""
+    return bool(text) and _CONTINUATION.match(text) is not None
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        return value[1:-1].replace('\\"', '"')
+    return value
+
+
+# --- a file's format ----------------------------------------------------------------------
+
+@dataclass(slots=True)
+class FileFormat:
+    """What sampling a file's first lines taught: JSON or text, and which id fields it uses."""
+
+    kind: str = "json"  # "json" | "text"
+    trace_path: int = 0
+    span_path: int = 0
+    service: str = ""  # fallback service name (the file's stem)
+    zone: tzinfo = UTC
+
+    @property
+    def trace_key(self) -> str | None:
+        """The flat JSON key of the trace id, when the file uses one (for fast indexing)."""
+        path, convert, decimal = TRACE_PATHS[self.trace_path]
+        if self.kind == "json" and len(path) == 1 and convert is None and not decimal:
+            return path[0]
+        return None
+
+
+BROKEN = "broken"
+CONTINUATION = "continuation"
+BLANK = "blank"
+
+
+def detect_format(sample: list[bytes], service: str, zone: tzinfo = UTC) -> FileFormat:
+    """Sample lines → the file's format, trace-id path and span-id path (the most used ones)."""
+    fmt = FileFormat(service=service, zone=zone)
+    json_lines = text_lines = 0
+    trace_hits: dict[int, int] = {}
+    span_hits: dict[int, int] = {}
+    for raw in sample:
+        raw = raw.strip()
+        if not raw:
+            continue
+        if raw[:1] == b"{":
+            try:
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(obj, dict):
+                continue
+            json_lines += 1
+            for hits, paths in ((trace_hits, TRACE_PATHS), (span_hits, SPAN_PATHS)):
+                for i, spec in enumerate(paths):
+                    if _id_at(obj, spec) is not None:
+                        hits[i] = hits.get(i, 0) + 1
+                        break
+        else:
+            text_lines += 1
+    fmt.kind = "json" if json_lines >= text_lines else "text"
+    if trace_hits:
+        fmt.trace_path = max(trace_hits, key=trace_hits.__getitem__)
+    if span_hits:
+        fmt.span_path = max(span_hits, key=span_hits.__getitem__)
+    return fmt
+
+
+def parse_line(raw: bytes, fmt: FileFormat, file: str, line: int, offset: int = 0):
+    """A raw line → a `Record`, or one of `BROKEN`, `CONTINUATION`, `BLANK`."""
+    stripped = raw.rstrip(b"\r\n")
+    if not stripped.strip():
+        return BLANK
+    if b"\x00" in stripped:
+        return BROKEN
+    if stripped[:1] == b"{":
+        try:
+            obj = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            return BROKEN
+        if not isinstance(obj, dict):
+            return BROKEN
+        return _json_record(obj, stripped, fmt, file, line, offset)
+    text = stripped.decode("utf-8", "replace")
+    if is_continuation(text):
+        return CONTINUATION
+    if fmt.kind == "json" and _TEXT_TIME.match(text) is None and "=" not in text:
+        # Neither JSON nor a recognisable text record inside a JSON log: a damaged line.
+        return BROKEN
+    return _text_record(text, fmt, file, line, offset)
+
+
+def _json_record(obj: dict, raw: bytes, fmt: FileFormat, file: str, line: int, offset: int):
+    trace_id, fmt.trace_path = _find_id(obj, TRACE_PATHS, fmt.trace_path)
+    span_id, fmt.span_path = _find_id(obj, SPAN_PATHS, fmt.span_path)
+    ts_us, assumed = parse_timestamp(_first(obj, _TIME_KEYS), fmt.zone)
+    level = _first(obj, _LEVEL_KEYS)
+    message = _first(obj, _MESSAGE_KEYS)
+    if isinstance(message, dict | list):
+        message = orjson.dumps(message).decode()
+    extra = {k: v for k, v in obj.items() if k not in _STRUCTURE_KEYS}
+    return Record(
+        ts_us=ts_us,
+        service=str(_first(obj, _SERVICE_KEYS) or fmt.service),
+        level=normalize_level(level) if level is not None else "",
+        message="" if message is None else str(message),
+        trace_id=trace_id,
+        span_id=span_id,
+        file=file,
+        line=line,
+        offset=offset,
+        raw=raw.decode("utf-8", "replace"),
+        fields=extra,
+        zone_assumed=assumed,
+    )
+
+
+def _text_record(text: str, fmt: FileFormat, file: str, line: int, offset: int) -> Record:
+    ts_us = None
+    assumed = False
+    rest = text
+    m = _TEXT_TIME.match(text)
+    if m:
+        ts_us, assumed = parse_timestamp(m.group(1), fmt.zone)
+        rest = text[m.end():]
+    kv = {k: _unquote(v) for k, v in _KV.findall(text)}
+    if ts_us is None:
+        for key in ("ts", "time", "timestamp"):
+            if key in kv:
+                ts_us, assumed = parse_timestamp(kv[key], fmt.zone)
+                break
+    trace_id = span_id = None
+    service = kv.get("resource.service.name") or kv.get("service") or kv.get("dd.service")
+    for key in _TEXT_TRACE_KEYS:
+        if key in kv:
+            trace_id = normalize_id(kv[key])
+            break
+    else:
+        if "dd.trace_id" in kv:
+            trace_id = normalize_id(kv["dd.trace_id"], decimal=True)
+    for key in _TEXT_SPAN_KEYS:
+        if key in kv:
+            span_id = normalize_id(kv[key])
+            break
+    else:
+        if "dd.span_id" in kv:
+            span_id = normalize_id(kv["dd.span_id"], decimal=True)
+    if trace_id is None:
+        if sm := _SPRING.search(text):
+            service = service or sm.group(1) or None
+            trace_id, span_id = normalize_id(sm.group(2)), normalize_id(sm.group(3))
+        elif mm := _MICROMETER.search(text):
+            trace_id, span_id = normalize_id(mm.group(1)), normalize_id(mm.group(2))
+            if am := _APP_BRACKET.search(text):
+                service = service or am.group(1)
+        elif tp := _TRACEPARENT.search(text):
+            trace_id, span_id = normalize_id(tp.group(1)), normalize_id(tp.group(2))
+    level = kv.get("level") or kv.get("lvl")
+    if level is None and (lm := _LEVEL_WORD.search(rest)):
+        level = lm.group(1)
+    message = kv.get("msg") or kv.get("message")
+    if message is None:
+        message = _text_message(rest)
+    return Record(
+        ts_us=ts_us,
+        service=service or fmt.service,
+        level=normalize_level(level) if level else "",
+        message=message,
+        trace_id=trace_id,
+        span_id=span_id,
+        file=file,
+        line=line,
+        offset=offset,
+        raw=text,
+        zone_assumed=assumed,
+    )
+
+
+def _text_message(rest: str) -> str:
+    """The human part of a text line: after Spring's ` : ` or Python's `] - ` / ` - `."""
+    for sep in ("] - ", " : ", " - "):
+        head, found, tail = rest.partition(sep)
+        if found:
+            return tail.strip()
+    return rest.strip()

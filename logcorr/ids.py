@@ -1,0 +1,65 @@
+"""Trace and span ids: one normal form, and the rules for when two ids are the same trace."""
+
+from __future__ import annotations
+
+import re
+
+_HEX = re.compile(r"[0-9a-f]+")
+_XRAY = re.compile(r"1-([0-9a-f]{8})-([0-9a-f]{24})")
+
+
+def normalize_id(value: object, *, decimal: bool = False) -> str | None:
+    """Lower-case hex of an id, 16 digits for a 64-bit id, 32 for a 128-bit one; None for no id.
+
+    Accepts `0x` prefixes, X-Ray `1-<8>-<24>` ids, unpadded hex, and decimal when `decimal`
+    (Datadog's `dd.trace_id`) or when the value is an int. All-zero ids mean "no trace".
+    """
+    if value is None or value is False:
+        return None
+    if isinstance(value, int):
+        text = format(value, "x")
+    else:
+        text = str(value).strip().lower()
+        if not text:
+            return None
+        if decimal and text.isdigit():
+            text = format(int(text), "x")
+        elif text.startswith("0x"):
+            text = text[2:]
+        else:
+            m = _XRAY.fullmatch(text)
+            if m:
+                text = m.group(1) + m.group(2)
+    if len(text) > 32 or not _HEX.fullmatch(text):
+        return None
+    text = text.lstrip("0")
+    if not text:
+        return None
+    # A 128-bit id whose high half is zero is the same id as its low half (Zipkin's rule).
+    return text.zfill(16) if len(text) <= 16 else text.zfill(32)
+
+
+def same_trace(a: str | None, b: str | None) -> bool:
+    """Two normalized trace ids name the same trace; a 64-bit id matches a 128-bit id's low half."""
+    if a is None or b is None:
+        return False
+    if len(a) == len(b):
+        return a == b
+    return a[-16:] == b[-16:]
+
+
+def index_key(trace_id: str) -> int:
+    """The low 64 bits of a normalized id as a signed SQLite integer (what the index stores)."""
+    return int(trace_id[-16:], 16) - (1 << 63)
+
+
+def search_literals(trace_id: str) -> list[str]:
+    """Literal strings a raw line carrying this trace must contain at least one of.
+
+    The low half (both cases) covers 16- and 32-hex ids, zero padding and X-Ray ids; the decimal
+    form covers Datadog; the unpadded form covers Jaeger. Candidates are checked after parsing.
+    """
+    low = trace_id[-16:]
+    stripped = low.lstrip("0")
+    hexed = stripped if len(stripped) >= 8 else low  # the unpadded form is inside the padded one
+    return sorted({hexed, hexed.upper(), str(int(low, 16))})

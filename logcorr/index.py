@@ -1,0 +1,235 @@
+"""An on-disk index (SQLite): trace id → file, line and byte offset. Appended files are indexed
+incrementally; grep reads the postings of fresh files and scans only what the index lacks."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
+
+from logcorr.formats import BROKEN, Record, parse_line
+from logcorr.ids import index_key, normalize_id
+from logcorr.readers import Broken, is_plain, sniff
+
+INDEX_NAME = ".logcorr.sqlite3"
+CHUNK = 16 << 20
+HEAD = 1024
+SCHEMA_VERSION = "1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS files(
+  id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, size INTEGER, mtime_ns INTEGER,
+  head BLOB, indexed_bytes INTEGER, lines INTEGER, broken INTEGER);
+CREATE TABLE IF NOT EXISTS postings(trace INTEGER NOT NULL, file INTEGER NOT NULL, places BLOB);
+"""
+
+
+def default_index_path(files: list[str]) -> str:
+    """`.logcorr.sqlite3` in the deepest folder holding all the files."""
+    dirs = [os.path.dirname(os.path.abspath(f)) for f in files if f != "-"]
+    return os.path.join(os.path.commonpath(dirs) if dirs else ".", INDEX_NAME)
+
+
+@dataclass
+class Coverage:
+    """How much of a file the index holds: all of it, its head (appended since), or nothing."""
+
+    path: str
+    file_id: int | None
+    indexed_bytes: int = 0
+    lines: int = 0
+
+    @property
+    def state(self) -> str:
+        if self.file_id is None:
+            return "missing"
+        return "fresh" if self.indexed_bytes >= os.path.getsize(self.path) else "appended"
+
+
+@dataclass
+class BuildStats:
+    files: int = 0
+    bytes: int = 0
+    lines: int = 0
+    postings: int = 0
+    skipped: int = 0
+
+
+class Index:
+    """The index file. Paths inside it are absolute."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path)
+        self.db.executescript(_SCHEMA)
+        version = self.db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        if version is None:
+            self.db.execute("INSERT INTO meta VALUES('version', ?)", (SCHEMA_VERSION,))
+        elif version[0] != SCHEMA_VERSION:
+            raise RuntimeError(f"{path}: index version {version[0]}, expected {SCHEMA_VERSION}; "
+                               "delete it and run `logcorr index` again")
+
+    @classmethod
+    def open_existing(cls, path: str) -> Index | None:
+        return cls(path) if os.path.isfile(path) else None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- freshness -----------------------------------------------------------------------
+
+    def coverage(self, path: str) -> Coverage:
+        """What the index holds of `path`; nothing when the file was replaced or truncated."""
+        full = os.path.abspath(path)
+        row = self.db.execute(
+            "SELECT id, size, mtime_ns, head, indexed_bytes, lines FROM files WHERE path=?",
+            (full,),
+        ).fetchone()
+        if row is None or not is_plain(path):
+            return Coverage(path, None)
+        file_id, size_then, mtime_then, head, indexed, lines = row
+        st = os.stat(path)
+        with open(path, "rb") as f:
+            same_head = f.read(len(head)) == head
+        rewritten = st.st_size == size_then and st.st_mtime_ns != mtime_then
+        if st.st_size < (size_then or 0) or not same_head or rewritten:
+            return Coverage(path, None)
+        return Coverage(path, file_id, indexed, lines)
+
+    # --- lookup --------------------------------------------------------------------------
+
+    def places(self, trace_id: str, file_ids: dict[int, str]) -> dict[str, list[tuple[int, int]]]:
+        """(line, offset) places of a trace's candidate lines, by file path."""
+        out: dict[str, list[tuple[int, int]]] = {}
+        rows = self.db.execute(
+            "SELECT file, places FROM postings WHERE trace=?", (index_key(trace_id),)
+        )
+        for file_id, blob in rows:
+            path = file_ids.get(file_id)
+            if path is None:
+                continue
+            flat = array("q")
+            flat.frombytes(blob)
+            out.setdefault(path, []).extend(zip(flat[0::2], flat[1::2], strict=True))
+        for found in out.values():
+            found.sort()
+        return out
+
+    # --- build ---------------------------------------------------------------------------
+
+    def update(
+        self, paths: list[str], zone: tzinfo = UTC,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[BuildStats, Broken]:
+        """Index what is new: whole new or replaced files, the appended tail of the others."""
+        stats, broken = BuildStats(), Broken()
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("DROP INDEX IF EXISTS postings_trace")
+        for path in paths:
+            if not is_plain(path):
+                stats.skipped += 1
+                continue
+            cov = self.coverage(path)
+            if cov.file_id is None:
+                self._forget(path)
+                cov = Coverage(path, self._add(path), 0, 0)
+            elif cov.state == "fresh":
+                continue
+            self._index_file(cov, zone, stats, broken, progress)
+            stats.files += 1
+        self.db.execute("CREATE INDEX IF NOT EXISTS postings_trace ON postings(trace)")
+        self.db.commit()
+        return stats, broken
+
+    def _forget(self, path: str) -> None:
+        full = os.path.abspath(path)
+        self.db.execute(
+            "DELETE FROM postings WHERE file IN (SELECT id FROM files WHERE path=?)", (full,)
+        )
+        self.db.execute("DELETE FROM files WHERE path=?", (full,))
+
+    def _add(self, path: str) -> int:
+        with open(path, "rb") as f:
+            head = f.read(HEAD)
+        cur = self.db.execute(
+            "INSERT INTO files(path, head, indexed_bytes, lines, broken) VALUES(?, ?, 0, 0, 0)",
+            (os.path.abspath(path), head),
+        )
+        return int(cur.lastrowid or 0)
+
+    def _index_file(
+        self, cov: Coverage, zone: tzinfo, stats: BuildStats, broken: Broken,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        fmt = sniff(cov.path, zone)
+        key = fmt.trace_key
+        fast = re.compile(rb'"' + re.escape(key.encode()) + rb'"\s*:\s*"([^"]*)"') if key else None
+        offset, line_no = cov.indexed_bytes, cov.lines
+        file_broken = Broken()
+        with open(cov.path, "rb") as f:
+            f.seek(offset)
+            pending = b""
+            while True:
+                chunk = f.read(CHUNK)
+                if not chunk:
+                    break
+                data = pending + chunk
+                cut = data.rfind(b"\n") + 1
+                data, pending = data[:cut], data[cut:]
+                posts: dict[int, array] = {}
+                for raw in data.split(b"\n")[:-1]:
+                    line_no += 1
+                    trace = _trace_key(raw, fast)
+                    if trace is None:
+                        rec = parse_line(raw, fmt, cov.path, line_no, offset)
+                        if isinstance(rec, Record) and rec.trace_id is not None:
+                            trace = index_key(rec.trace_id)
+                        elif rec is BROKEN:
+                            file_broken.add(cov.path, line_no)
+                    if trace is not None:
+                        posts.setdefault(trace, array("q")).extend((line_no, offset))
+                    offset += len(raw) + 1
+                self.db.executemany(
+                    "INSERT INTO postings VALUES(?, ?, ?)",
+                    ((t, cov.file_id, a.tobytes()) for t, a in posts.items()),
+                )
+                stats.postings += len(posts)
+                stats.bytes += len(data)
+                if progress:
+                    progress(len(data))
+        stats.lines += line_no - cov.lines
+        st = os.stat(cov.path)
+        self.db.execute(
+            "UPDATE files SET size=?, mtime_ns=?, indexed_bytes=?, lines=?, broken=broken+? "
+            "WHERE id=?",
+            (st.st_size, st.st_mtime_ns, offset, line_no, file_broken.count, cov.file_id),
+        )
+        broken.merge(file_broken)
+
+    def file_ids(self) -> dict[int, str]:
+        return {i: p for i, p in self.db.execute("SELECT id, path FROM files")}
+
+
+def _trace_key(raw: bytes, fast: re.Pattern[bytes] | None) -> int | None:
+    """The index key of a line's trace id through the file's flat JSON key, without parsing."""
+    if fast is None:
+        return None
+    m = fast.search(raw)
+    if m is None:
+        return None
+    value = m.group(1)
+    if len(value) == 32 or len(value) == 16:
+        try:
+            low = int(value[-16:], 16)
+        except ValueError:
+            return None
+        high = int(value[:16], 16) if len(value) == 32 else 0
+        if low == 0 and high == 0:
+            return None
+        return low - (1 << 63)
+    tid = normalize_id(value.decode("ascii", "replace"))
+    return None if tid is None else index_key(tid)

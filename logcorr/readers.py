@@ -1,0 +1,179 @@
+"""Where log records come from: files, folders, globs, `.gz` and stdin, read record by record
+with continuation lines kept on their record and broken lines counted."""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
+from pathlib import Path
+
+from logcorr.formats import (
+    BLANK,
+    CONTINUATION,
+    FileFormat,
+    Record,
+    detect_format,
+    parse_line,
+)
+
+STDIN = "-"
+DEFAULT_PATHS = ("var/log",)
+SAMPLE_BYTES = 64 * 1024
+_SUFFIXES = (".gz", ".jsonl", ".json", ".ndjson", ".log", ".txt")
+
+
+@dataclass
+class Broken:
+    """Broken lines met while reading: a count and the first few places, reported at the end."""
+
+    count: int = 0
+    places: list[str] = field(default_factory=list)
+    keep: int = 5
+
+    def add(self, file: str, line: int) -> None:
+        self.count += 1
+        if len(self.places) < self.keep:
+            self.places.append(f"{file}:{line}")
+
+    def merge(self, other: Broken) -> None:
+        for place in other.places:
+            if len(self.places) < self.keep:
+                self.places.append(place)
+        self.count += other.count
+
+    def summary(self) -> str:
+        more = ", …" if self.count > len(self.places) else ""
+        return f"{self.count} broken line(s) skipped: {', '.join(self.places)}{more}"
+
+
+def expand_paths(paths: Iterable[str] | None) -> list[str]:
+    """Files, folders (their log files, recursively) and globs → sorted unique file paths.
+
+    `-` is stdin. A path that names nothing raises `FileNotFoundError`.
+    """
+    out: list[str] = []
+    for p in paths or DEFAULT_PATHS:
+        if p == STDIN:
+            out.append(STDIN)
+            continue
+        matches = sorted(glob.glob(p, recursive=True)) if glob.has_magic(p) else [p]
+        if not matches:
+            raise FileNotFoundError(f"no files match {p}")
+        for m in matches:
+            if os.path.isdir(m):
+                out.extend(_log_files(m))
+            elif os.path.exists(m):
+                out.append(m)
+            else:
+                raise FileNotFoundError(f"no such file or folder: {m}")
+    seen: set[str] = set()
+    return [p for p in out if not (p in seen or seen.add(p))]
+
+
+def _log_files(folder: str) -> list[str]:
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and (name.endswith(_SUFFIXES) or ".log." in name):
+                found.append(os.path.join(root, name))
+    return found
+
+
+def service_of(path: str) -> str:
+    """The service a file's lines fall back to: its name without log suffixes."""
+    if path == STDIN:
+        return "stdin"
+    name = Path(path).name
+    for suffix in (".gz", ".jsonl", ".ndjson", ".json", ".log", ".txt"):
+        name = name.removesuffix(suffix)
+    return name.split(".log.")[0] or "log"
+
+
+def open_binary(path: str) -> io.BufferedIOBase:
+    """A binary stream of the file's lines, gunzipped when needed, stdin for `-`."""
+    if path == STDIN:
+        return sys.stdin.buffer
+    f = open(path, "rb")  # noqa: SIM115 - returned to the caller, closed there
+    if f.peek(2)[:2] == b"\x1f\x8b":
+        f.close()
+        return gzip.open(path, "rb")
+    return f
+
+
+def is_plain(path: str) -> bool:
+    """A regular uncompressed file (one ripgrep and the index can read by offset)."""
+    if path == STDIN or not os.path.isfile(path):
+        return False
+    with open(path, "rb") as f:
+        return f.read(2) != b"\x1f\x8b"
+
+
+def sniff(path: str, zone: tzinfo = UTC) -> FileFormat:
+    """The format of a file from its first 64 KiB (stdin is sniffed by `read_records`)."""
+    with open_binary(path) as f:
+        head = f.read(SAMPLE_BYTES)
+    return detect_format(head.split(b"\n")[:-1] or [head], service_of(path), zone)
+
+
+def read_records(path: str, broken: Broken, zone: tzinfo = UTC) -> Iterator[Record]:
+    """Every record of a file in file order, tracebacks attached, broken lines counted.
+
+    A record without a timestamp takes its predecessor's.
+    """
+    stream = open_binary(path)
+    try:
+        head = stream.read(SAMPLE_BYTES)
+        fmt = detect_format(head.split(b"\n")[:-1] or [head], service_of(path), zone)
+        lines = _lines(head, stream)
+        yield from records_from_lines(lines, fmt, path, broken)
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def _lines(head: bytes, stream: io.BufferedIOBase) -> Iterator[tuple[int, bytes]]:
+    """(offset, line) pairs over an already-read head and the rest of the stream."""
+    offset = 0
+    pending = head
+    while True:
+        parts = pending.split(b"\n")
+        for part in parts[:-1]:
+            yield offset, part
+            offset += len(part) + 1
+        pending = parts[-1]
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            break
+        pending += chunk
+    if pending:
+        yield offset, pending
+
+
+def records_from_lines(
+    lines: Iterable[tuple[int, bytes]], fmt: FileFormat, file: str, broken: Broken,
+    first_line: int = 1,
+) -> Iterator[Record]:
+    current: Record | None = None
+    last_ts: int | None = None
+    for n, (offset, raw) in enumerate(lines, first_line):
+        parsed = parse_line(raw, fmt, file, n, offset)
+        if isinstance(parsed, Record):
+            if current is not None:
+                yield current
+            if parsed.ts_us is None:
+                parsed.ts_us = last_ts
+            last_ts = parsed.ts_us
+            current = parsed
+        elif parsed is CONTINUATION and current is not None:
+            current.extra.append(raw.rstrip(b"\r").decode("utf-8", "replace"))
+        elif parsed is not BLANK:
+            broken.add(file, n)
+    if current is not None:
+        yield current

@@ -1,0 +1,54 @@
+"""The trace's spans for the report, through the traceaudit API (one place to switch)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from logcorr.ids import normalize_id, same_trace
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class SpansUnavailable(RuntimeError):
+    """Spans could not be loaded (Zipkin down, a bad file, no such trace)."""
+
+
+def load_spans(
+    trace_id: str, *, zipkin_url: str | None = None, spans_file: str | None = None,
+) -> pd.DataFrame:
+    """The spans DataFrame (traceaudit columns) of one trace from a Zipkin or a JSON file."""
+    from traceaudit.spans import read_spans, spans_frame
+
+    tid = normalize_id(trace_id)
+    if spans_file:
+        try:
+            frame = read_spans(spans_file)
+        except (OSError, ValueError) as exc:
+            raise SpansUnavailable(f"{spans_file}: {exc}") from exc
+    else:
+        frame = spans_frame([_fetch_trace(zipkin_url or "", tid or trace_id)])
+    mine = frame[[same_trace(normalize_id(t), tid) for t in frame["trace_id"]]]
+    if mine.empty:
+        source = spans_file or zipkin_url
+        raise SpansUnavailable(f"no spans of trace {trace_id} in {source}")
+    return mine.reset_index(drop=True)
+
+
+def _fetch_trace(base_url: str, trace_id: str) -> list[dict]:
+    """GET /api/v2/trace/{id} (Zipkin v2 API)."""
+    import requests
+
+    url = f"{base_url.rstrip('/')}/api/v2/trace/{trace_id}"
+    try:
+        resp = requests.get(url, timeout=10)
+    except requests.RequestException as exc:
+        raise SpansUnavailable(f"Zipkin at {base_url} is unreachable: {exc}") from exc
+    if resp.status_code == 404:
+        raise SpansUnavailable(f"Zipkin at {base_url} has no trace {trace_id}")
+    if not resp.ok:
+        raise SpansUnavailable(f"Zipkin at {base_url} answered {resp.status_code} for {url}")
+    try:
+        return resp.json()
+    except ValueError as exc:
+        raise SpansUnavailable(f"Zipkin at {base_url} sent invalid JSON: {exc}") from exc
