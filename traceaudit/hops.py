@@ -1,0 +1,315 @@
+"""Per-hop figures of an operation (by default the order placement) across many traces.
+
+A hop is a call (CLIENT or PRODUCER span) the *caller* service makes while serving the
+operation, named by its callee. Every span under the analysed root is attributed to one hop
+(the call and everything below it) or to the local work of its service, so the critical-path
+times of all rows add up to the operation's latency. Work hanging off a PRODUCER → CONSUMER
+link is asynchronous: it is reported apart and never counts towards the operation's latency.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from traceaudit.critical_path import CLIENT, PRODUCER, SERVER, critical_path, self_time
+from traceaudit.skew import correct_skew
+from traceaudit.tree import build_tree
+
+QUANTILES = (0.5, 0.95, 0.99)
+
+
+@dataclass
+class OrderAnalysis:
+    """Everything the tables and the report are made of (all times in µs)."""
+
+    service: str
+    span: str
+    caller: str | None
+    traces: pd.DataFrame  # one row per analysed trace
+    calls: pd.DataFrame  # one row per hop call
+    attribution: pd.DataFrame  # trace × bucket: critical-path µs and whether it is a hop
+    asynchronous: pd.DataFrame  # one row per async span under a root (e.g. the consumer)
+    anomalies: dict = field(default_factory=dict)
+    spans: pd.DataFrame | None = None  # the analysed spans with per-span results
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
+def find_roots(spans: pd.DataFrame, depth: np.ndarray, service: str, span: str) -> np.ndarray:
+    """Per trace, the highest (then earliest) span of `service` named `span`."""
+    match = ((spans["service"] == _lower(service)) & (spans["name"] == _lower(span))).to_numpy()
+    rows = np.flatnonzero(match)
+    if not len(rows):
+        return rows
+    trace = spans["trace_id"].cat.codes.to_numpy()[rows]
+    start = spans["start_us"].fillna(0).to_numpy(dtype=np.int64)[rows]
+    order = np.lexsort((start, depth[rows], trace))
+    rows, trace = rows[order], trace[order]
+    return rows[np.r_[True, trace[1:] != trace[:-1]]]
+
+
+def analyse(
+    spans: pd.DataFrame,
+    *,
+    service: str = "gateway",
+    span: str = "post /api/v1/orders",
+    caller: str | None = None,
+    hop_names: dict[str, str] | None = None,
+    limit_hit: bool = False,
+) -> OrderAnalysis:
+    """Attribute the latency of every `service`/`span` root to the hops of its `caller`."""
+    anomalies = Counter(spans.attrs.get("anomalies", {}))
+    if limit_hit:
+        anomalies["cut_off_at_limit"] += 1
+    tree = build_tree(spans)
+    anomalies.update(tree.anomalies)
+    start, skewed = correct_skew(spans, tree)
+    if skewed:
+        anomalies["skew_corrected"] += skewed
+    duration = spans["duration_us"].fillna(0).to_numpy(dtype=np.int64)
+    kind = spans["kind"].cat.codes.to_numpy().astype(np.int64)
+    service_code = spans["service"].cat.codes.to_numpy().astype(np.int64)
+    services = list(spans["service"].cat.categories)
+    roots = find_roots(spans, tree.depth, service, span)
+    anomalies["traces_without_root_span"] += int(
+        spans["trace_id"].nunique() - len(roots)) if len(spans) else 0
+    roots = roots[(start[roots] > 0) & (duration[roots] > 0)]
+    cp = critical_path(tree, start, duration, kind, roots)
+    selfs = self_time(tree, start, duration)
+    under = cp.root_of >= 0
+    outlives = under & ~cp.asynchronous & (start > 0) & (
+        start + duration > (start + duration)[np.maximum(tree.parent, 0)]) & (tree.parent >= 0)
+    anomalies["outlive_parent"] += int(outlives.sum())
+    clipped_out = under & ~cp.blocking & ~cp.asynchronous
+    anomalies["outside_parent_dropped"] += int(clipped_out.sum())
+
+    caller_code = _caller(caller, roots, tree, kind, service_code, services, under,
+                          cp.asynchronous)
+    caller_name = services[caller_code] if caller_code >= 0 else None
+    hop = _hop_rows(tree, kind, service_code, caller_code, roots, under & ~cp.asynchronous)
+    names = _hop_names(spans, tree, hop, kind, hop_names or {})
+
+    # buckets: a hop's name, or "<service> (self)" for local work
+    hop_name = np.where(hop >= 0, names[np.maximum(hop, 0)], None)
+    local = np.array([f"{s} (self)" for s in services] + ["? (self)"], dtype=object)
+    bucket = np.where(hop >= 0, hop_name, local[service_code])
+    rows = np.flatnonzero(under & ~cp.asynchronous)
+    trace_codes = spans["trace_id"].cat.codes.to_numpy()
+    trace_ids = spans["trace_id"].cat.categories
+    attribution = pd.DataFrame({
+        "trace_id": trace_ids[trace_codes[rows]],
+        "bucket": bucket[rows],
+        "is_hop": hop[rows] >= 0,
+        "cp_us": cp.cp_us[rows],
+    }).groupby(["trace_id", "bucket", "is_hop"], observed=True, sort=False)["cp_us"].sum() \
+        .reset_index()
+
+    calls_rows = np.flatnonzero(hop == np.arange(len(hop)))
+    calls = _calls(spans, tree, calls_rows, names, start, duration, kind, selfs,
+                   trace_ids[trace_codes[calls_rows]])
+    err = spans["error"].to_numpy(dtype=bool) | (
+        spans["status_code"].fillna(0).to_numpy(dtype=np.int64) >= 500)
+    subtree_error = np.bincount(cp.root_of[under & err], minlength=len(spans))
+    traces = pd.DataFrame({
+        "trace_id": trace_ids[trace_codes[roots]],
+        "start_us": start[roots],
+        "duration_us": duration[roots],
+        "error": subtree_error[roots] > 0,
+        "spans": np.bincount(cp.root_of[under], minlength=len(spans))[roots],
+    })
+    asy = np.flatnonzero(cp.asynchronous)
+    root_end = (start + duration)[cp.root_of[asy]]
+    asynchronous = pd.DataFrame({
+        "trace_id": trace_ids[trace_codes[asy]],
+        "service": spans["service"].to_numpy()[asy],
+        "name": spans["name"].to_numpy()[asy],
+        "kind": spans["kind"].to_numpy()[asy],
+        "start_us": start[asy],
+        "duration_us": duration[asy],
+        "after_order_us": (start + duration)[asy] - root_end,
+        "lag_us": start[asy] - start[np.maximum(tree.parent[asy], 0)],
+    })
+    analysed = spans.assign(start_us=pd.arrays.IntegerArray(start, start == 0), cp_us=cp.cp_us,
+                            self_us=selfs, bucket=bucket, asynchronous=cp.asynchronous,
+                            depth=tree.depth, parent_row=tree.parent, root_row=cp.root_of)
+    return OrderAnalysis(service, span, caller_name, traces, calls, attribution, asynchronous,
+                         {k: int(v) for k, v in anomalies.items() if v}, analysed)
+
+
+def _caller(caller, roots, tree, kind, service_code, services, under, asynchronous) -> int:
+    """The service whose calls are the hops: given, or found by following proxies down.
+
+    A service that only ever forwards to one other service (a gateway) hands the role on.
+    """
+    if caller is not None:
+        caller = caller.lower()
+        return services.index(caller) if caller in services else -1
+    if not len(roots):
+        return -1
+    current = int(np.bincount(service_code[roots]).argmax())
+    seen = {current}
+    blocking = under & ~asynchronous
+    p = np.maximum(tree.parent, 0)
+    # callee services seen from each service: SERVER spans whose parent is a CLIENT elsewhere
+    server = blocking & (kind == SERVER) & (tree.parent >= 0) & (kind[p] == CLIENT) \
+        & (service_code[p] != service_code)
+    out_calls = blocking & np.isin(kind, (CLIENT, PRODUCER))
+    while True:
+        callees = set(service_code[server & (service_code[p] == current)].tolist())
+        mine = out_calls & (service_code == current)
+        has_server_child = np.zeros(len(kind), dtype=bool)
+        has_server_child[p[server]] = True
+        leaf_calls = int((mine & ~has_server_child).sum())  # DB, broker: real work of its own
+        if len(callees) != 1 or leaf_calls:
+            return current
+        (nxt,) = callees
+        if nxt in seen:
+            return current
+        seen.add(nxt)
+        current = nxt
+
+
+def _hop_rows(tree, kind, service_code, caller, roots, blocking) -> np.ndarray:
+    """Per row, the row of the hop call it belongs to (-1: not inside a hop)."""
+    n = len(kind)
+    hop = np.full(n, -1, dtype=np.int64)
+    if caller < 0 or not len(roots):
+        return hop
+    serving = np.zeros(n, dtype=bool)  # inside the caller's work for the root
+    start_serving = (service_code == caller) & blocking
+    serving[roots] = start_serving[roots]
+    first = int(tree.depth[roots].min())
+    for d in range(first + 1, tree.n_levels):
+        rows = tree.level(d)
+        rows = rows[blocking[rows]]
+        p = tree.parent[rows]
+        inherited = hop[p]
+        is_call = (serving[p] & (service_code[rows] == caller)
+                   & np.isin(kind[rows], (CLIENT, PRODUCER)) & (inherited < 0))
+        hop[rows] = np.where(inherited >= 0, inherited, np.where(is_call, rows, -1))
+        serving[rows] = (serving[p] | (start_serving[rows] & (kind[rows] == SERVER))) & \
+            (hop[rows] < 0) & (service_code[rows] == caller)
+    return hop
+
+
+def _hop_names(spans, tree, hop, kind, overrides: dict[str, str]) -> np.ndarray:
+    """Name of each call: its peer (remoteEndpoint or peer.service), else its callee's server
+    span's service, else the span name; `overrides` maps NAME=SERVICE."""
+    n = len(hop)
+    calls = hop == np.arange(n)
+    remote = spans["remote_service"].astype(object).to_numpy()
+    service = spans["service"].astype(object).to_numpy()
+    name = spans["name"].astype(object).to_numpy()
+    callee = np.full(n, None, dtype=object)
+    server_child = np.flatnonzero((kind == SERVER) & (tree.parent >= 0))
+    server_child = server_child[calls[tree.parent[server_child]]]
+    callee[tree.parent[server_child]] = service[server_child]
+    names = np.where(pd.notna(remote), remote, np.where(pd.notna(callee), callee, name))
+    names = np.where(pd.isna(names), "?", names)
+    by_service = {svc.lower(): hop_name for hop_name, svc in overrides.items()}
+    if by_service:
+        for i in np.flatnonzero(calls):
+            for candidate in (callee[i], remote[i], name[i]):
+                if isinstance(candidate, str) and candidate.lower() in by_service:
+                    names[i] = by_service[candidate.lower()]
+                    break
+    return names.astype(object)
+
+
+def _calls(spans, tree, rows, names, start, duration, kind, selfs, trace_ids):
+    """One row per hop call with client- and server-side figures."""
+    n = len(start)
+    server = np.full(n, -1, dtype=np.int64)
+    kids = np.flatnonzero((kind == SERVER) & (tree.parent >= 0))
+    server[tree.parent[kids]] = kids  # the (last) server span answering each call
+    srv = server[rows]
+    has = srv >= 0
+    err = spans["error"].to_numpy(dtype=bool)
+    status = spans["status_code"].fillna(0).to_numpy(dtype=np.int64)
+    return pd.DataFrame({
+        "trace_id": trace_ids,
+        "hop": names[rows],
+        "kind": np.where(kind[rows] == PRODUCER, "PRODUCER", "CLIENT"),
+        "start_us": start[rows],
+        "client_us": duration[rows],
+        "server_us": np.where(has, duration[np.maximum(srv, 0)], -1),
+        "self_us": np.where(has, selfs[np.maximum(srv, 0)], selfs[rows]),
+        "error": err[rows] | (status[rows] >= 500) | (has & (err[np.maximum(srv, 0)] | (
+            status[np.maximum(srv, 0)] >= 500))),
+        "row": rows,
+    }).assign(server_us=lambda f: f["server_us"].where(f["server_us"] >= 0))
+
+
+def hop_table(analysis: OrderAnalysis, *, include_local: bool = True) -> pd.DataFrame:
+    """One row per hop (then local work), ranked by mean critical-path time (ms)."""
+    traces = analysis.traces
+    n_traces = len(traces)
+    total_us = float(traces["duration_us"].sum()) or 1.0
+    att = analysis.attribution
+    cp_sum = att.groupby("bucket", sort=False)["cp_us"].sum()
+    is_hop = att.groupby("bucket", sort=False)["is_hop"].any()
+    on_cp = att[att["cp_us"] > 0].groupby("bucket", sort=False)["trace_id"].nunique()
+    calls = analysis.calls
+    rows = []
+    grouped = dict(tuple(calls.groupby("hop", sort=False))) if len(calls) else {}
+    order_dur = traces.set_index("trace_id")["duration_us"]
+    for bucket in cp_sum.index.union(pd.Index(list(grouped), dtype=object)):
+        hop_calls = grouped.get(bucket)
+        hop = bool(is_hop.get(bucket, hop_calls is not None))
+        if not hop and not include_local:
+            continue
+        row = {"hop": bucket, "type": "call" if hop else "local"}
+        traces_with = hop_calls["trace_id"].nunique() if hop_calls is not None else n_traces
+        row["calls"] = int(len(hop_calls)) if hop_calls is not None else 0
+        row["traces_share"] = traces_with / n_traces if n_traces else 0.0
+        row["cp_mean_ms"] = cp_sum.get(bucket, 0) / n_traces / 1000 if n_traces else 0.0
+        row["cp_share"] = cp_sum.get(bucket, 0) / total_us
+        row["on_cp_share"] = on_cp.get(bucket, 0) / traces_with if traces_with else 0.0
+        if hop_calls is not None:
+            client = hop_calls["client_us"] / 1000
+            server = hop_calls["server_us"] / 1000
+            row["error_rate"] = float(hop_calls["error"].mean())
+            row.update(_stats("client", client))
+            row.update(_stats("server", server))
+            row.update(_stats("network", client - server, quantiles=(0.5, 0.95)))
+            row["self_mean_ms"] = float(hop_calls["self_us"].mean() / 1000)
+            per_trace = hop_calls.groupby("trace_id", observed=True)["client_us"].sum()
+            share = per_trace / order_dur.reindex(per_trace.index).to_numpy()
+            row["order_share_mean"] = float(share.sum() / n_traces) if n_traces else 0.0
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table = table.sort_values(["type", "cp_mean_ms"], ascending=[True, False], kind="stable")
+    table.insert(0, "rank", range(1, len(table) + 1))
+    table["note"] = [_note(r) for r in table.itertuples()]
+    return table.reset_index(drop=True)
+
+
+def _stats(prefix: str, values: pd.Series, quantiles=QUANTILES) -> dict:
+    values = values.dropna()
+    if values.empty:
+        return {f"{prefix}_mean_ms": np.nan, **{f"{prefix}_p{int(q * 100)}_ms": np.nan
+                                               for q in quantiles}}
+    qs = np.quantile(values.to_numpy(dtype=float), quantiles)
+    out = {f"{prefix}_mean_ms": float(values.mean())}
+    out.update({f"{prefix}_p{int(q * 100)}_ms": float(v) for q, v in zip(quantiles, qs,
+                                                                          strict=True)})
+    if prefix != "network":
+        out[f"{prefix}_max_ms"] = float(values.max())
+    return out
+
+
+def _note(row) -> str:
+    if row.type != "call":
+        return "the service's own work"
+    if row.calls and row.on_cp_share < 0.5:
+        off = 1 - row.on_cp_share
+        return f"runs beside a longer hop: off the critical path in {off:.0%} of its traces"
+    return ""
