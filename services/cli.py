@@ -117,3 +117,37 @@ def logs(name: str, lines: int, output: bool) -> None:
         tail = fh.read().decode(errors="replace").splitlines()[-lines:]
     click.echo(f"==> {path} <==")
     click.echo("\n".join(tail))
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.argument("variant", required=False)
+@click.option("--only", metavar="KEY=VALUE",
+              help="Apply the variant only where KEY equals VALUE (productId=1, service=order).")
+@click.option("--file", "path", type=click.Path(dir_okay=False),
+              help="Flag file (default: $SHOP_FLAGS_FILE or deploy/flags.json).")
+def flag(name: str | None, variant: str | None, only: str | None, path: str | None) -> None:
+    """Show the fault flags, or switch flag NAME to VARIANT (services see it within 1 s)."""
+    import json
+    from pathlib import Path
+
+    from services.common import faults
+
+    file = Path(path) if path else faults.default_path()
+    try:
+        if name is None:
+            table = Table("flag", "variant", "variants", "targeting")
+            for row in faults.describe(file):
+                targeting = json.dumps(row["targeting"]) if row["targeting"] else "-"
+                table.add_row(row["flag"], row["variant"], ", ".join(row["variants"]), targeting)
+            console.print(table)
+            return
+        if variant is None:
+            raise click.UsageError("give a VARIANT, e.g. `shop flag paymentFailure 50%`")
+        target = tuple(only.split("=", 1)) if only else None
+        if target is not None and len(target) != 2:
+            raise click.UsageError("--only takes KEY=VALUE")
+        faults.set_variant(file, name, variant, target)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"{name} = {variant}" + (f" (only {only})" if only else "") + f" in {file}")
