@@ -10,7 +10,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import MetaData
 
-from services.common import health, logs, telemetry
+from services.common import faults, health, logs, telemetry
 from services.common.broker import Broker
 from services.common.db import Database, SetupHook
 from services.common.errors import install_error_handlers
@@ -73,6 +73,7 @@ def create_app(
     if broker:
         checks["broker"] = health.broker_check
     checks.update(ready_checks or {})
+    checks["faultFlags"] = faults.readiness_check  # failedReadinessProbe
     app.state.ready_checks = checks
     install_error_handlers(app)
     app.include_router(health.router)

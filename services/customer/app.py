@@ -9,6 +9,7 @@ from fastapi import Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from services.common import faults
 from services.common.app import create_app
 from services.common.db import SessionDep
 from services.common.errors import ApiError
@@ -81,6 +82,7 @@ async def customer_exists(customer_id: str, session: SessionDep) -> bool:
 
 @app.get("/api/v1/customers/{customer_id}")
 async def get_customer(customer_id: str, session: SessionDep) -> CustomerResponse:
+    await faults.delay(faults.CUSTOMER_SLOWDOWN)
     row = await session.get(Customer, customer_id)
     if row is None:
         raise ApiError(404, f"No customer found with the provided ID: {customer_id}")

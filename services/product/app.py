@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 import structlog
-from fastapi import Body, Header, Query, Response
+from fastapi import Body, Header, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
+from starlette.middleware.base import RequestResponseEndpoint
 
+from services.common import faults
 from services.common.app import create_app
 from services.common.db import SessionDep
 from services.common.errors import ApiError
@@ -51,6 +53,21 @@ async def seed_catalog(session: AsyncSession) -> None:
 
 
 app = create_app("product", metadata=Base.metadata, db_setup=seed_catalog)
+
+
+@app.middleware("http")
+async def high_cpu(request: Request, call_next: RequestResponseEndpoint) -> Response:
+    """productHighCpu: burn CPU on every API request while the flag is on."""
+    if request.url.path.startswith("/api/"):
+        faults.burn_cpu(float(faults.value(faults.PRODUCT_HIGH_CPU, 0) or 0))
+    return await call_next(request)
+
+
+def _fail_if_flagged(product_ids: list[int]) -> None:
+    """productCatalogFailure: a 500 for the targeted product while the flag is on."""
+    for pid in product_ids:
+        if faults.value(faults.PRODUCT_CATALOG_FAILURE, False, productId=str(pid)):
+            raise ApiError(500, f"Product Catalog Fail Feature Flag Enabled (product {pid})")
 
 
 def _to_response(row: Product) -> ProductResponse:
@@ -107,6 +124,7 @@ async def list_products(
 
 @app.get("/api/v1/products/{product_id}")
 async def get_product(product_id: int, session: SessionDep) -> ProductResponse:
+    _fail_if_flagged([product_id])
     row = await session.get(Product, product_id)
     if row is None:
         raise ApiError(404, f"Product not found with ID:: {product_id}")
@@ -163,6 +181,7 @@ async def purchase_products(
     `Idempotency-Key` (the order reference) a replay answers as the first call did.
     """
     wanted = _merge(items)
+    _fail_if_flagged(list(wanted))
     lines = [{"productId": pid, "quantity": qty} for pid, qty in wanted.items()]
     try:
         async with session.begin():

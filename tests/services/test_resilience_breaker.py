@@ -116,7 +116,7 @@ def test_state_machine_matches_pybreaker(
 
     class OracleTime(datetime):
         @classmethod
-        def now(cls, tz=None):  # noqa: ANN001, ANN206
+        def now(cls, tz: object = None) -> datetime:
             return epoch + timedelta(seconds=clock.now)
 
     with pytest.MonkeyPatch.context() as patch:
