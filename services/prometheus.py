@@ -7,6 +7,8 @@ compose file runs a copy whose hosts are the container names.
 
 from __future__ import annotations
 
+import argparse
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -103,6 +105,22 @@ def command(var_dir: Path, offset: int) -> list[str]:
 _HEADER = "# Generated from deploy/prometheus.yml by services/prometheus.py: do not edit.\n"
 
 
-if __name__ == "__main__":  # `python -m services.prometheus` refreshes the compose copy
-    COMPOSE_CONFIG.write_text(compose_config())
-    print(f"wrote {COMPOSE_CONFIG}")
+def main(argv: list[str] | None = None) -> None:
+    """`python -m services.prometheus`: run Prometheus for this stack (what `shop up` runs);
+    `--compose` rewrites deploy/prometheus/prometheus-compose.yml instead."""
+    parser = argparse.ArgumentParser(prog="python -m services.prometheus", description=main.__doc__)
+    parser.add_argument("--compose", action="store_true")
+    args = parser.parse_args(argv)
+    if args.compose:
+        COMPOSE_CONFIG.write_text(compose_config())
+        print(f"wrote {COMPOSE_CONFIG}")
+        return
+    from services.common.settings import get_settings
+
+    settings = get_settings()
+    cmd = command(settings.shop_var_dir, settings.shop_port_offset)
+    os.execv(cmd[0], cmd)  # supervisor's signals go straight to Prometheus
+
+
+if __name__ == "__main__":
+    main()

@@ -71,6 +71,14 @@ PROGRAMS: list[Program] = [
     python_program("payment"),
     python_program("notification"),
     python_program("gateway"),
+    # scrapes the programs above (deploy/prometheus.yml, ports + offset); only where installed
+    Program(
+        "prometheus",
+        ("{python}", "-m", "services.prometheus"),
+        health="/-/ready",
+        module="services.prometheus",
+        enabled=lambda: shutil.which("prometheus") is not None,
+    ),
 ]
 
 
@@ -446,7 +454,7 @@ def fresh_vhost(vhost: str) -> str:
     url = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
     try:
         asyncio.run(_delete_topology(url))
-    except aio_pika.exceptions.ProbableAuthenticationError:
+    except (aio_pika.exceptions.AMQPError, ConnectionError):
         # vhost missing (or guest lacks rights there): create it with rabbitmqctl
         grant = ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"]
         for args in (["add_vhost", vhost], grant):

@@ -167,5 +167,5 @@ def test_offset_copy_shifts_every_target_and_keeps_jobs() -> None:
 
 def test_compose_prometheus_copy_is_rendered_from_the_main_config() -> None:
     assert prometheus.COMPOSE_CONFIG.read_text() == prometheus.compose_config(), (
-        "deploy/prometheus/prometheus-compose.yml is stale: run python -m services.prometheus"
+        "prometheus-compose.yml is stale: run python -m services.prometheus --compose"
     )
