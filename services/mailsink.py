@@ -23,6 +23,7 @@ from pathlib import Path
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from services.common import logs
 from services.common.settings import get_settings
 
 log = structlog.get_logger()
@@ -112,6 +113,7 @@ def wait_for_mail(
 async def serve() -> None:
     """Listen for SMTP until cancelled."""
     settings = get_settings()
+    logs.configure("mailsink", var_dir=settings.shop_var_dir, level=settings.log_level)
     handler = StoreHandler(settings.mail_dir)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(

@@ -1,0 +1,1 @@
+"""Notification service: consumes order/payment confirmations, stores them, mails the customer."""

@@ -1,0 +1,1 @@
+"""Payment service: records payments (idempotent by order reference), confirms them by message."""
