@@ -151,3 +151,16 @@ def flag(name: str | None, variant: str | None, only: str | None, path: str | No
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     console.print(f"{name} = {variant}" + (f" (only {only})" if only else "") + f" in {file}")
+
+
+@main.command()
+@click.option("--url", help="Gateway base URL (default: this stack's gateway).")
+@click.option("--notify-timeout", default=20.0, show_default=True,
+              help="Seconds to wait for the order's notifications.")
+def smoke(url: str | None, notify_timeout: float) -> None:
+    """Walk every public endpoint through the gateway; one PASS/FAIL line per check, exit 1 on
+    any failure."""
+    from services import smoke as smoke_checks
+
+    target = url or _stack().gateway_url
+    raise SystemExit(smoke_checks.main(target, notify_timeout=notify_timeout, echo=click.echo))
