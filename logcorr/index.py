@@ -19,6 +19,7 @@ INDEX_NAME = ".logcorr.sqlite3"
 CHUNK = 16 << 20
 HEAD = 1024
 SCHEMA_VERSION = "1"
+_HEX_RUN = re.compile(rb"(?<![0-9a-fA-F])[0-9a-fA-F]{16,32}(?![0-9a-fA-F])")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files(
@@ -72,6 +73,7 @@ class Index:
         elif version[0] != SCHEMA_VERSION:
             raise RuntimeError(f"{path}: index version {version[0]}, expected {SCHEMA_VERSION}; "
                                "delete it and run `logcorr index` again")
+        self.db.commit()
 
     @classmethod
     def open_existing(cls, path: str) -> Index | None:
@@ -127,7 +129,7 @@ class Index:
     ) -> tuple[BuildStats, Broken]:
         """Index what is new: whole new or replaced files, the appended tail of the others."""
         stats, broken = BuildStats(), Broken()
-        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")  # a crash mid-build costs a rebuild, no more
         self.db.execute("DROP INDEX IF EXISTS postings_trace")
         for path in paths:
             if not is_plain(path):
@@ -190,6 +192,11 @@ class Index:
                             trace = index_key(rec.trace_id)
                         elif rec is BROKEN:
                             file_broken.add(cov.path, line_no)
+                            # posted under every id-like run, so grep reports it as a scan would
+                            for run in {int(h[-16:], 16) for h in _HEX_RUN.findall(raw)[:4]}:
+                                if run:
+                                    posts.setdefault(run - (1 << 63), array("q")).extend(
+                                        (line_no, offset))
                     if trace is not None:
                         posts.setdefault(trace, array("q")).extend((line_no, offset))
                     offset += len(raw) + 1
@@ -216,7 +223,7 @@ class Index:
 
 def _trace_key(raw: bytes, fast: re.Pattern[bytes] | None) -> int | None:
     """The index key of a line's trace id through the file's flat JSON key, without parsing."""
-    if fast is None:
+    if fast is None or not raw.rstrip().endswith(b"}"):  # a cut line goes to the full parser
         return None
     m = fast.search(raw)
     if m is None:

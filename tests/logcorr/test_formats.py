@@ -1,0 +1,92 @@
+"""Ids, timestamps and single lines of the formats in the research notes."""
+
+from __future__ import annotations
+
+import pytest
+
+from logcorr.formats import BROKEN, CONTINUATION, FileFormat, detect_format, parse_line
+from logcorr.ids import normalize_id, same_trace, search_literals
+from logcorr.timestamps import parse_timestamp
+
+TID = "4bf92f3577b34da6a3ce929d0e0e4736"
+SID = "00f067aa0ba902b7"
+
+
+@pytest.mark.parametrize(("value", "kwargs", "expected"), [
+    (TID.upper(), {}, TID),
+    ("0x" + TID, {}, TID),
+    ("00000000000000000af7651916cd43dd", {}, "0af7651916cd43dd"),
+    ("af7651916cd43dd", {}, "0af7651916cd43dd"),
+    ("1-5759e988-bd862e3fe1be46a994272793", {}, "5759e988bd862e3fe1be46a994272793"),
+    (str(int(TID[16:], 16)), {"decimal": True}, TID[16:]),
+    ("0", {}, None), ("0" * 32, {}, None), ("xyz", {}, None), ("", {}, None),
+])
+def test_normalize_id(value, kwargs, expected):
+    assert normalize_id(value, **kwargs) == expected
+
+
+def test_same_trace_and_literals():
+    assert same_trace(TID, TID[16:]) and same_trace(TID[16:], TID)
+    assert not same_trace(TID, TID[:16]) and not same_trace(None, TID)
+    assert all(any(lit in line for lit in search_literals(TID)) for line in
+               (TID, TID.upper(), TID[16:], str(int(TID[16:], 16))))
+
+
+@pytest.mark.parametrize(("text", "us", "assumed"), [
+    ("2026-11-25T10:00:00.123456Z", 1_795_600_800_123_456, False),
+    ("2026-11-25T11:00:00.123+01:00", 1_795_600_800_123_000, False),
+    ("2026-11-25 10:00:00,123", 1_795_600_800_123_000, True),
+    (1_795_600_800.5, 1_795_600_800_500_000, False),
+    (1_795_600_800_123, 1_795_600_800_123_000, False),
+    (1_795_600_800_123_456, 1_795_600_800_123_456, False),
+    ("1795600800123456789", 1_795_600_800_123_456, False),
+    ("not a time", None, False),
+])
+def test_timestamps(text, us, assumed):
+    assert parse_timestamp(text) == (us, assumed)
+
+
+LINES = {
+    "structlog": f'{{"timestamp":"2026-11-25T10:00:00Z","level":"info","service":"order",'
+                 f'"event":"hi","trace_id":"{TID}","span_id":"{SID}"}}',
+    "ecs dotted": f'{{"@timestamp":"2026-11-25T10:00:00Z","log.level":"INFO","message":"hi",'
+                  f'"service.name":"order","trace.id":"{TID}","span.id":"{SID}"}}',
+    "traceparent": f'{{"time":"2026-11-25T10:00:00Z","msg":"hi","service":"order",'
+                   f'"traceparent":"00-{TID}-{SID}-01"}}',
+    "gcp": f'{{"timestamp":"2026-11-25T10:00:00Z","message":"hi","service":"order",'
+           f'"logging.googleapis.com/trace":"projects/p/traces/{TID}",'
+           f'"logging.googleapis.com/spanId":"{SID}"}}',
+    "b3": f'{{"ts":1795600800,"msg":"hi","app":"order","b3":"{TID}-{SID}-1"}}',
+    "logfmt": f'ts=2026-11-25T10:00:00Z level=info service=order traceID={TID} spanID={SID} '
+              f'msg="hi"',
+    "spring 3.0": f"2026-11-25T10:00:00.000Z  INFO [order,{TID},{SID}] 1 --- [main] c.e.O : hi",
+    "micrometer": f"2026-11-25T10:00:00.000Z  INFO 1 --- [order] [main] [{TID}-{SID}] c.e.O : hi",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINES))
+def test_formats_give_the_same_record(name):
+    raw = LINES[name].encode()
+    fmt = detect_format([raw], "fallback")
+    rec = parse_line(raw, fmt, "f", 1)
+    assert (rec.trace_id, rec.span_id, rec.service, rec.message, rec.ts_us) == \
+           (TID, SID, "order", "hi", 1_795_600_800_000_000), name
+
+
+def test_detection_prefers_the_files_field_and_falls_back():
+    lines = [f'{{"otelTraceID":"{TID}","message":"a"}}'.encode()] * 3
+    fmt = detect_format(lines, "svc")
+    assert fmt.kind == "json" and fmt.trace_key == "otelTraceID"
+    switched = parse_line(f'{{"trace_id":"{TID[16:]}","event":"b"}}'.encode(), fmt, "f", 4)
+    assert switched.trace_id == TID[16:] and switched.service == "svc"
+
+
+def test_continuations_and_broken_lines():
+    fmt = FileFormat()
+    for text in ("Traceback (most recent call last):", "  File \"x.py\", line 1",
+                 "ValueError: boom", "\tat com.example.A.b(A.java:1)", "Caused by: x",
+                 "\t... 12 more"):
+        assert parse_line(text.encode(), fmt, "f", 1) is CONTINUATION, text
+    for raw in (b'{"timestamp": "2026-11-25T10:00:00Z", "trace_', b"\x00\x01garbage",
+                b"[1, 2]", b"just words in a json file"):
+        assert parse_line(raw, fmt, "f", 1) is BROKEN, raw

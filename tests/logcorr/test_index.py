@@ -1,0 +1,110 @@
+"""`logcorr index`: postings that give the same answer as a scan, freshness, incremental updates."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from logcorr.grep import grep
+from logcorr.index import INDEX_NAME, Index
+
+
+def _lines(result):
+    return [(r.file, r.line, r.message) for r in result.timeline.records]
+
+
+def test_indexed_grep_equals_the_scan(corpus, logs, cli):
+    built = cli("index", logs)
+    assert built.exit_code == 0, built.output
+    assert (logs / INDEX_NAME).is_file()
+    assert "9 file(s)" in built.stderr and "1 compressed/stdin input(s)" in built.stderr
+    for trace_id in list(corpus.traces)[:5]:
+        indexed = grep(trace_id, [str(logs)])
+        scanned = grep(trace_id, [str(logs)], use_index=False)
+        assert _lines(indexed) == _lines(scanned)
+        assert len(indexed.indexed) == 9  # every plain file answered by the index
+        assert [r.extra for r in indexed.timeline.records] == \
+               [r.extra for r in scanned.timeline.records]
+        assert indexed.broken.count == scanned.broken.count
+    # 16-hex queries use the same postings
+    trace_id = next(iter(corpus.traces))
+    assert _lines(grep(trace_id[16:], [str(logs)])) == _lines(grep(trace_id, [str(logs)]))
+
+
+def test_index_is_what_grep_reads(corpus, logs, cli):
+    """Drop a posting: the indexed grep no longer sees that line, so it really used the index."""
+    trace_id = next(iter(corpus.traces))
+    cli("index", logs)
+    db = Index(str(logs / INDEX_NAME))
+    file_id = db.db.execute("SELECT id FROM files WHERE path LIKE '%gateway.jsonl'").fetchone()[0]
+    db.db.execute("DELETE FROM postings WHERE file=?", (file_id,))
+    db.db.commit()
+    db.close()
+    services = {r.service for r in grep(trace_id, [str(logs)]).timeline.records}
+    assert "gateway" not in services and "order" in services
+    assert "gateway" in {r.service for r in
+                         grep(trace_id, [str(logs)], use_index=False).timeline.records}
+
+
+def _append(path, trace_id, message, ts="2026-11-25T10:00:09.000000Z"):
+    with open(path, "a") as f:
+        f.write(json.dumps({"timestamp": ts, "level": "info", "service": "gateway",
+                            "event": message, "trace_id": trace_id,
+                            "span_id": "00000000000000aa"}) + "\n")
+
+
+def test_appended_lines_are_found_and_indexed_incrementally(corpus, logs, cli):
+    trace_id = next(iter(corpus.traces))
+    cli("index", logs)
+    gateway = logs / "gateway.jsonl"
+    before = gateway.stat().st_size
+    _append(gateway, trace_id, "appended after indexing")
+    # stale for the tail: the index answers the head, a scan of the tail does the rest
+    rows = cli.json("grep", trace_id, logs)
+    assert rows[-1]["message"] == "appended after indexing"
+    assert rows[-1]["line"] == len(gateway.read_text().splitlines())
+    again = cli("index", logs)
+    appended = gateway.stat().st_size - before
+    assert "indexed 1 file(s)" in again.stderr
+    assert f"{appended / 1e6:.1f} MB" in again.stderr
+    db = Index(str(logs / INDEX_NAME))
+    cov = db.coverage(str(gateway))
+    assert cov.state == "fresh" and cov.indexed_bytes == gateway.stat().st_size
+    db.close()
+    rows = cli.json("grep", trace_id, logs)
+    assert rows[-1]["message"] == "appended after indexing"
+    assert cli("index", logs).stderr.count("indexed 0 file(s)") == 1
+
+
+def test_rotated_file_is_reindexed_not_misread(corpus, logs, cli):
+    trace_id, other = list(corpus.traces)[:2]
+    cli("index", logs)
+    gateway = logs / "gateway.jsonl"
+    gateway.write_text("")  # rotated: a new, shorter file with another content
+    _append(gateway, other, "after rotation")
+    db = Index(str(logs / INDEX_NAME))
+    assert db.coverage(str(gateway)).state == "missing"
+    db.close()
+    assert "gateway" not in {r["service"] for r in cli.json("grep", trace_id, logs)}
+    assert cli.json("grep", other, logs)[-1]["message"] == "after rotation"
+    cli("index", logs)
+    assert cli.json("grep", other, logs)[-1]["message"] == "after rotation"
+
+
+def test_same_size_rewrite_is_stale(corpus, logs, cli):
+    cli("index", logs)
+    path = logs / "web.jsonl"
+    data = path.read_bytes()
+    path.write_bytes(data)  # same bytes, new mtime: cannot be trusted as unchanged
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    db = Index(str(logs / INDEX_NAME))
+    assert db.coverage(str(path)).state == "missing"
+    db.close()
+
+
+def test_index_counts_broken_lines(corpus, logs, cli):
+    result = cli("index", logs, "--strict")
+    assert result.exit_code == 2
+    n = len(corpus.broken_with_trace) + 1  # truncated order lines + one garbage gateway line
+    assert f"{n} broken line(s) skipped" in result.stderr
