@@ -259,11 +259,13 @@ def figure(data: PanelData) -> go.Figure:
                 line={"shape": "hv" if stepped else "linear"},
             )
         )
-    yaxis = dict(_AXIS.get(panel.unit, {}))
+    yaxis: dict[str, Any] = {"rangemode": "tozero", **_AXIS.get(panel.unit, {})}
     if panel.value_text:
-        yaxis.update(
-            tickvals=[float(v) for v in panel.value_text], ticktext=list(panel.value_text.values())
-        )
+        ticks = sorted(float(v) for v in panel.value_text)
+        yaxis.update(tickvals=ticks, ticktext=[panel.value_text[_key(v)] for v in ticks],
+                     range=[ticks[0] - 0.2, ticks[-1] + 0.2])
+    elif not (data.frame["value"].fillna(0) > 0).any():
+        yaxis["range"] = [0, 1]  # all zero: keep the axis at zero instead of plotly's -1..1
     fig.update_layout(
         title={"text": panel.title},
         height=340,
@@ -274,6 +276,10 @@ def figure(data: PanelData) -> go.Figure:
         hovermode="x unified",
     )
     return fig
+
+
+def _key(value: float) -> str:
+    return str(int(value)) if value.is_integer() else str(value)
 
 
 def render_html(

@@ -10,10 +10,12 @@ Every oddity is counted in `frame.attrs["anomalies"]`.
 
 from __future__ import annotations
 
+import gc
 import operator
+import re
 from collections import Counter
 from collections.abc import Iterable
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,8 @@ COLUMNS = ["trace_id", "span_id", "parent_id", "service", "name", "kind", "remot
 KINDS = ["CLIENT", "SERVER", "PRODUCER", "CONSUMER"]
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 _EMPTY: dict = {}
+_HEX = re.compile(r"[0-9a-f]+")
+_MIX = np.uint64(0x9E3779B97F4A7C15)
 _get = dict.get
 
 
@@ -34,7 +38,7 @@ def normalize_trace_id(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     value = value.strip().lower()
-    if not value or len(value) > 32 or any(c not in "0123456789abcdef" for c in value):
+    if not _HEX.fullmatch(value) or len(value) > 32:
         return None
     value = value.zfill(16 if len(value) <= 16 else 32)
     if len(value) == 32 and value.startswith("0" * 16):
@@ -46,17 +50,27 @@ def normalize_span_id(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     value = value.strip().lower()
-    if not value or len(value) > 16 or any(c not in "0123456789abcdef" for c in value):
+    if not _HEX.fullmatch(value) or len(value) > 16:
         return None
     value = value.zfill(16)
     return None if value == "0" * 16 else value
+
+
+def mix_keys(ids: np.ndarray, *parts: np.ndarray) -> np.ndarray:
+    """One uint64 hash of a span id and small-int parts (equal inputs → equal keys)."""
+    key = ids.astype(np.uint64, copy=True)
+    with np.errstate(over="ignore"):
+        for part in parts:
+            key = (key ^ (part.astype(np.uint64) + np.uint64(1))) * _MIX
+    return key
 
 
 def hex_ids(values) -> np.ndarray:
     """Span ids (16-hex strings, None for absent) → uint64; absent or invalid → 0."""
     values = list(values)
     try:
-        return np.fromiter(map(int, [v or "0" for v in values], repeat(16)), dtype=np.uint64,
+        return np.fromiter(map(int, [v if type(v) is str else "0" for v in values], repeat(16)),
+                           dtype=np.uint64,
                            count=len(values))
     except (TypeError, ValueError, OverflowError):
         out = np.zeros(len(values), dtype=np.uint64)
@@ -102,12 +116,18 @@ def _fast_columns(spans: list[dict]) -> dict:
     col["service"] = list(map(_get, local, repeat("serviceName")))
     col["ipv4"] = list(map(_get, local, repeat("ipv4")))
     col["ipv6"] = list(map(_get, local, repeat("ipv6")))
-    col["remote"] = list(map(_get, remote, repeat("serviceName")))
     col["tags"] = tags
     col["error"] = list(map(operator.contains, tg, repeat("error")))
-    for key in ("peer.service", "messaging.system", "db.system", "http.status_code",
-                "http.response.status_code", "rpc.grpc.status_code", "otel.status_code"):
-        col[key] = list(map(_get, tg, repeat(key)))
+    # the peer: remoteEndpoint, else peer.service, the broker or the database system
+    col["remote"] = [a or b or c or d for a, b, c, d in zip(
+        map(_get, remote, repeat("serviceName")), map(_get, tg, repeat("peer.service")),
+        map(_get, tg, repeat("messaging.system")), map(_get, tg, repeat("db.system")),
+        strict=True)]
+    col["status"] = [a or b or c for a, b, c in zip(
+        map(_get, tg, repeat("http.status_code")),
+        map(_get, tg, repeat("http.response.status_code")),
+        map(_get, tg, repeat("rpc.grpc.status_code")), strict=True)]
+    col["otel.status_code"] = list(map(_get, tg, repeat("otel.status_code")))
     col["timestamp"] = np.array(col["timestamp"], dtype=np.float64)
     col["duration"] = np.array(col["duration"], dtype=np.float64)
     return col
@@ -197,13 +217,12 @@ class SpansBuilder:
             int((kind_codes == i).sum()) for i, k in enumerate(kind_uniques)
             if (k.upper() if isinstance(k, str) else k) not in _KIND_CODE)
         remote = self.services.encode(col["remote"])
-        for key in ("peer.service", "messaging.system", "db.system"):
-            remote = np.where(remote >= 0, remote, self.services.encode(col[key]))
         ip = self.endpoints.encode([a or b for a, b in zip(col["ipv4"], col["ipv6"], strict=True)])
-        status = _status_codes(col["http.status_code"], col["http.response.status_code"],
-                               col["rpc.grpc.status_code"])
-        otel_error = np.array([v == "ERROR" for v in col["otel.status_code"]], dtype=bool) \
-            if any(v is not None for v in col["otel.status_code"]) else np.zeros(n, dtype=bool)
+        codes, uniques = pd.factorize(np.array(col["status"], dtype=object))
+        status = np.array([_to_int(u) for u in uniques] + [-1], dtype=np.int32)[codes]
+        otel = col["otel.status_code"]
+        otel_error = np.array([v == "ERROR" for v in otel], dtype=bool) \
+            if otel.count(None) != n else np.zeros(n, dtype=bool)
         out = {
             "trace": trace_no,
             "span_id": col["id"],
@@ -229,9 +248,9 @@ class SpansBuilder:
         cat = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.int64)
                for k in ("trace", "service", "name", "kind", "remote", "start", "duration",
                          "status", "error", "shared", "endpoint")}
-        span_ids = _ids_array([s for p in parts for s in p["span_id"]])
-        parent_ids = _ids_array([s for p in parts for s in p["parent_id"]])
-        tags = [t for p in parts for t in p["tags"]] if self.keep_tags else None
+        span_ids = _ids_array(list(chain.from_iterable(p["span_id"] for p in parts)))
+        parent_ids = _ids_array(list(chain.from_iterable(p["parent_id"] for p in parts)))
+        tags = list(chain.from_iterable(p["tags"] for p in parts)) if self.keep_tags else None
         self.parts = []
         keep = _one_copy_per_trace(self.trace_ids, self.trace_sizes, cat["trace"])
         if not keep.all():
@@ -278,22 +297,15 @@ class SpansBuilder:
 def _ids_array(ids: list) -> np.ndarray:
     """Span ids as normalised strings (object array); short ids are left-padded."""
     arr = np.array(ids, dtype=object)
-    odd = [i for i, v in enumerate(ids) if v is not None and (type(v) is not str or len(v) != 16)]
-    for i in odd:
-        arr[i] = normalize_span_id(arr[i])
+    try:
+        if set(map(len, filter(None, ids))) <= {16}:
+            return arr
+    except TypeError:
+        pass
+    for i, v in enumerate(ids):
+        if v is not None and (type(v) is not str or len(v) != 16):
+            arr[i] = normalize_span_id(v)
     return arr
-
-
-def _status_codes(*sources: list) -> np.ndarray:
-    """First present status code of each span as int32 (-1 when none)."""
-    out = np.full(len(sources[0]), -1, dtype=np.int32)
-    for values in sources:
-        if all(v is None for v in values[:1]) and not any(v is not None for v in values):
-            continue
-        codes, uniques = pd.factorize(np.array(values, dtype=object))
-        table = np.array([_to_int(u) for u in uniques] + [-1], dtype=np.int32)
-        out = np.where(out >= 0, out, table[codes])
-    return out
 
 
 def _to_int(value) -> int:
@@ -327,10 +339,13 @@ def merge_fragments(df: pd.DataFrame, anomalies: Counter | None = None) -> pd.Da
     equal `shared` flags, and so loses the kind-less fragments of shared servers.
     """
     anomalies = anomalies if anomalies is not None else Counter()
-    base = pd.DataFrame({"t": df["trace_id"].cat.codes.to_numpy(), "s": df["span_id"],
+    trace = df["trace_id"].cat.codes.to_numpy()
+    sid = hex_ids(df["span_id"].to_numpy())
+    base = pd.DataFrame({"t": trace, "s": df["span_id"].to_numpy(),
                          "v": df["service"].cat.codes.to_numpy(),
                          "e": df["endpoint"].cat.codes.to_numpy()})
-    dup = base.duplicated(keep=False).to_numpy()
+    hashed = mix_keys(sid, base["t"].to_numpy(), base["v"].to_numpy(), base["e"].to_numpy())
+    dup = pd.Series(hashed).duplicated(keep=False).to_numpy()
     if dup.any():
         part = df[dup]
         key = base[dup].copy()
@@ -354,11 +369,11 @@ def merge_fragments(df: pd.DataFrame, anomalies: Counter | None = None) -> pd.Da
     # a SERVER that answers a CLIENT with the same id is the shared half (B3), flag or not
     server = (df["kind"] == "SERVER").to_numpy() & ~df["shared"].to_numpy()
     if server.any():
-        client = (df["kind"] == "CLIENT").to_numpy()
-        codes = df["trace_id"].cat.codes.to_numpy()
-        pairs = pd.MultiIndex.from_arrays([codes[client], df["span_id"].to_numpy()[client]])
-        mine = pd.MultiIndex.from_arrays([codes[server], df["span_id"].to_numpy()[server]])
-        hit = mine.isin(pairs)
+        if dup.any():
+            trace = df["trace_id"].cat.codes.to_numpy()
+            sid = hex_ids(df["span_id"].to_numpy())
+        key = mix_keys(sid, trace)
+        hit = np.isin(key[server], key[(df["kind"] == "CLIENT").to_numpy()])
         if hit.any():
             shared = df["shared"].to_numpy().copy()
             shared[np.flatnonzero(server)[hit]] = True
@@ -395,9 +410,13 @@ def spans_frame(traces: Iterable, *, keep_tags: bool = True) -> pd.DataFrame:
 def read_spans(path: str | Path, *, keep_tags: bool = True, progress=None) -> pd.DataFrame:
     """Spans DataFrame from a saved `/api/v2/traces` (or `/api/v2/trace/{id}`) JSON file."""
     builder = SpansBuilder(keep_tags=keep_tags)
-    with open(path, "rb") as fh:
-        for chunk in iter_trace_chunks(fh):
-            builder.add(chunk)
-            if progress is not None:
-                progress(fh.tell())
+    gc.disable()  # parsing makes millions of acyclic objects; collections only cost time
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter_trace_chunks(fh):
+                builder.add(chunk)
+                if progress is not None:
+                    progress(fh.tell())
+    finally:
+        gc.enable()
     return builder.frame()

@@ -1,0 +1,317 @@
+"""`traceaudit` command line: a thin layer over the Python API.
+
+Other commands join the group with `main.add_command(...)`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import orjson
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from traceaudit._jsonstream import JsonShapeError
+from traceaudit.diff import diff_table
+from traceaudit.hops import analyse, hop_table
+from traceaudit.report import async_table, render_report
+from traceaudit.spans import read_spans, spans_frame
+from traceaudit.zipkin import Window, ZipkinClient, ZipkinError, default_url
+
+FORMATS = ("table", "json", "csv", "markdown")
+_err = Console(stderr=True)
+_WIDE = 200  # when not on a terminal (pipes, tests), do not squeeze the table to 80 columns
+
+
+def _fail(message: str) -> None:
+    click.echo(f"traceaudit: error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+@click.version_option(package_name="traceaudit")
+def main() -> None:
+    """Which hop of an operation costs the most time, from any Zipkin v2 API."""
+
+
+def fetch_options(f):
+    """Options shared by every command that reads traces."""
+    for option in reversed([
+        click.option("--zipkin", "zipkin_url", default=default_url, show_default="$ZIPKIN_URL "
+                     "or http://127.0.0.1:9411", help="Zipkin base URL (without /api/v2)."),
+        click.option("--service", default="gateway", show_default=True,
+                     help="Service of the operation's span."),
+        click.option("--span", "span_name", default="post /api/v1/orders", show_default=True,
+                     help="Name of the operation's span."),
+        click.option("--since", default="1h", show_default=True,
+                     help="Start of the window: 15m, 1h, 2d or an ISO time."),
+        click.option("--until", default=None, help="End of the window (default now)."),
+        click.option("--limit", default=1000, show_default=True, type=click.IntRange(1),
+                     help="Traces per Zipkin query (the window is walked page by page)."),
+        click.option("--from-file", "from_file", type=click.Path(dir_okay=False),
+                     help="Read saved /api/v2/traces JSON instead of asking Zipkin."),
+    ]):
+        f = option(f)
+    return f
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                    TimeElapsedColumn(), console=_err, transient=True,
+                    disable=not _err.is_terminal)
+
+
+def load_spans(*, zipkin_url, service, span_name, since, until, limit, from_file):
+    """Spans DataFrame from a file or a Zipkin window; exits 2 with one line on failure."""
+    try:
+        if from_file:
+            path = Path(from_file)
+            if not path.is_file():
+                _fail(f"{from_file}: no such file")
+            with _progress() as bar:
+                task = bar.add_task(f"reading {path.name}", total=path.stat().st_size)
+                spans = read_spans(path, keep_tags=False,
+                                   progress=lambda done: bar.update(task, completed=done))
+            return spans, {"file": str(path)}, False
+        window = Window.parse(since, until)
+        client = ZipkinClient(zipkin_url)
+        with _progress() as bar:
+            task = bar.add_task(f"fetching traces from {client.base_url}", total=None)
+            pages = []
+            for page in client.iter_pages(window, service=service, span=span_name, limit=limit):
+                pages.append(page)
+                bar.update(task, advance=len(page),
+                           description=f"fetched {sum(map(len, pages))} traces")
+        spans = spans_frame((t for page in pages for t in page), keep_tags=False)
+        return spans, {**window.as_dict(), "zipkin": client.base_url}, client.cut_off
+    except ZipkinError as exc:
+        _fail(str(exc))
+    except JsonShapeError as exc:
+        _fail(f"{from_file}: {exc}")
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def _hop_overrides(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for value in values:
+        name, sep, service = value.partition("=")
+        if not sep or not name or not service:
+            _fail(f"--hop {value!r}: expected NAME=SERVICE")
+        out[name.strip()] = service.strip()
+    return out
+
+
+def _clean(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in _records(frame):
+        lines.append("| " + " | ".join(_fmt(row[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(frame.columns)
+    for row in _records(frame):
+        writer.writerow(["" if row[c] is None else row[c] for c in frame.columns])
+    return out.getvalue()
+
+
+TABLE_COLUMNS = [("rank", "#", "{}"), ("hop", "hop", "{}"), ("calls", "calls", "{}"),
+                 ("cp_mean_ms", "crit. path ms", "{:.2f}"), ("cp_share", "share", "{:.1%}"),
+                 ("on_cp_share", "on CP", "{:.0%}"), ("client_p50_ms", "client p50", "{:.2f}"),
+                 ("client_p95_ms", "client p95", "{:.2f}"), ("server_p50_ms", "server p50",
+                                                              "{:.2f}"),
+                 ("network_p50_ms", "net p50", "{:.2f}"), ("self_mean_ms", "self ms", "{:.2f}"),
+                 ("error_rate", "errors", "{:.1%}"), ("note", "note", "{}")]
+
+
+def _rich_table(table: pd.DataFrame, title: str) -> Table:
+    out = Table(title=title)
+    for _, header, _ in TABLE_COLUMNS:
+        out.add_column(header, justify="left" if header in ("hop", "note") else "right")
+    for row in _records(table):
+        cells = []
+        for key, _, fmt in TABLE_COLUMNS:
+            value = row.get(key)
+            cells.append("" if value is None else fmt.format(value))
+        out.add_row(*cells, style="dim" if row["type"] == "local" else None)
+    return out
+
+
+def _default_report(prefix: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path("reports") / f"{prefix}-{stamp}.html"
+
+
+@main.command()
+@fetch_options
+@click.option("--caller", default=None, help="Service whose calls are the hops "
+              "(default: found by following the root's proxies, e.g. gateway → order).")
+@click.option("--hop", "hops", multiple=True, metavar="NAME=SERVICE",
+              help="Report calls to SERVICE as hop NAME (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--html", "html", type=click.Path(dir_okay=False), default=None,
+              help="Write the HTML report here (default reports/orders-<time>.html).")
+@click.option("--no-html", is_flag=True, help="Do not write the HTML report.")
+@click.option("--zipkin-ui", default=None, help="Zipkin UI base URL for trace links "
+              "(default: the --zipkin URL).")
+def orders(zipkin_url, service, span_name, since, until, limit, from_file, caller, hops, fmt,
+           html, no_html, zipkin_ui):
+    """Rank the hops of the order placement by their critical-path time."""
+    spans, window, cut_off = load_spans(zipkin_url=zipkin_url, service=service,
+                                        span_name=span_name, since=since, until=until,
+                                        limit=limit, from_file=from_file)
+    analysis = analyse(spans, service=service, span=span_name, caller=caller,
+                       hop_names=_hop_overrides(hops), limit_hit=cut_off)
+    table = hop_table(analysis)
+    calls = table[table["type"] == "call"] if len(table) else table
+    local = table[table["type"] == "local"] if len(table) else table
+    report = None
+    if not no_html and len(analysis.traces):
+        report = render_report(analysis, html or _default_report("orders"), window=window,
+                               zipkin_ui=zipkin_ui or (None if from_file else zipkin_url))
+    if fmt == "json":
+        doc = {"window": window, "service": service, "span": span_name,
+               "caller": analysis.caller, "traces": len(analysis.traces),
+               "order_p50_ms": _clean(analysis.traces["duration_us"].median() / 1000),
+               "anomalies": analysis.anomalies, "hops": _records(calls),
+               "local": _records(local), "async": _records(async_table(analysis)),
+               "report": str(report) if report else None}
+        click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+    elif fmt == "csv":
+        click.echo(_csv(table), nl=False)
+    elif fmt == "markdown":
+        click.echo(_markdown(table))
+    else:
+        console = Console(width=None if sys.stdout.isatty() else _WIDE)
+        if not len(analysis.traces):
+            console.print(f"no traces with a {service!r} span named {span_name!r}")
+        else:
+            console.print(_rich_table(table, f"{len(analysis.traces)} traces of {service} "
+                                      f"{span_name!r}; hops = calls of {analysis.caller}"))
+            if analysis.anomalies:
+                console.print("oddities: " + ", ".join(f"{k} {v}" for k, v in
+                                                       analysis.anomalies.items()))
+    if report and fmt == "table":
+        _err.print(f"report: {report}")
+
+
+@main.command()
+@fetch_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="Where to save the traces (/api/v2/traces JSON).")
+def fetch(zipkin_url, service, span_name, since, until, limit, from_file, output):
+    """Save the traces of a window as /api/v2/traces JSON (one trace per line)."""
+    if from_file:
+        _fail("fetch reads from Zipkin; --from-file makes no sense here")
+    try:
+        window = Window.parse(since, until)
+        client = ZipkinClient(zipkin_url)
+        count = 0
+        with open(output, "wb") as fh, _progress() as bar:
+            task = bar.add_task(f"fetching from {client.base_url}", total=None)
+            fh.write(b"[")
+            for page in client.iter_pages(window, service=service, span=span_name, limit=limit):
+                for trace in page:
+                    fh.write((b",\n" if count else b"") + orjson.dumps(trace))
+                    count += 1
+                bar.update(task, advance=len(page), description=f"fetched {count} traces")
+            fh.write(b"]\n")
+    except (ZipkinError, ValueError) as exc:
+        _fail(str(exc))
+    _err.print(f"saved {count} traces to {output}")
+
+
+def _side(value: str, opts: dict):
+    """A diff side: a file, or a window `2h..1h` / `1h`."""
+    if Path(value).is_file():
+        return load_spans(**{**opts, "from_file": value})[0]
+    since, _, until = value.partition("..")
+    return load_spans(**{**opts, "since": since, "until": until or None, "from_file": None})[0]
+
+
+@main.command()
+@fetch_options
+@click.option("--baseline", required=True, help="A window like 2h..1h, or a saved file.")
+@click.option("--current", required=True, help="A window like 1h, or a saved file.")
+@click.option("--caller", default=None, help="Service whose calls are the hops.")
+@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(100))
+@click.option("--confidence", default=0.95, show_default=True, type=click.FloatRange(0.5, 0.999))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def diff(zipkin_url, service, span_name, since, until, limit, from_file, baseline, current,
+         caller, resamples, confidence, fmt):
+    """Which hop got slower or faster between two windows (or files), with bootstrap CIs."""
+    opts = dict(zipkin_url=zipkin_url, service=service, span_name=span_name, since=since,
+                until=until, limit=limit, from_file=None)
+    sides = [analyse(_side(v, opts), service=service, span=span_name, caller=caller)
+             for v in (baseline, current)]
+    table = diff_table(*sides, resamples=resamples, confidence=confidence)
+    if fmt == "json":
+        doc = {"baseline": {"source": baseline, "traces": len(sides[0].traces)},
+               "current": {"source": current, "traces": len(sides[1].traces)},
+               "confidence": confidence, "hops": _records(table)}
+        click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+    elif fmt == "csv":
+        click.echo(_csv(table), nl=False)
+    elif fmt == "markdown":
+        click.echo(_markdown(table))
+    else:
+        out = Table(title=f"{baseline} → {current} ({confidence:.0%} bootstrap CI)")
+        for header in ("hop", "p50 before", "p50 after", "Δp50 [CI]", "p95 before",
+                       "p95 after", "Δp95 [CI]", "verdict"):
+            out.add_column(header, justify="left" if header in ("hop", "verdict") else "right")
+        for r in _records(table):
+            out.add_row(r["hop"], *[_fmt_ms(r.get(k)) for k in ("baseline_p50_ms",
+                                                               "current_p50_ms")],
+                        _fmt_delta(r, "p50"),
+                        *[_fmt_ms(r.get(k)) for k in ("baseline_p95_ms", "current_p95_ms")],
+                        _fmt_delta(r, "p95"), r["verdict"])
+        Console(width=None if sys.stdout.isatty() else _WIDE).print(out)
+
+
+def _fmt_ms(value) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _fmt_delta(row: dict, tag: str) -> str:
+    d = row.get(f"delta_{tag}_ms")
+    if d is None:
+        return ""
+    return f"{d:+.2f} [{row[f'ci_{tag}_low_ms']:+.2f}, {row[f'ci_{tag}_high_ms']:+.2f}]"
+
+
+if __name__ == "__main__":
+    main()
+
+
