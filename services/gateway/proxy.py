@@ -37,8 +37,14 @@ class UpstreamError(Exception):
         self.message = message
 
 
-def _end_to_end(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    return [(k, v) for k, v in raw if k.decode("latin-1").lower() not in HOP_BY_HOP]
+# uvicorn writes its own `date` and `server` on every response; the upstream's would double them.
+SERVER_SET = frozenset({"date", "server"})
+
+
+def _end_to_end(
+    raw: list[tuple[bytes, bytes]], drop: frozenset[str] = HOP_BY_HOP
+) -> list[tuple[bytes, bytes]]:
+    return [(k, v) for k, v in raw if k.decode("latin-1").lower() not in drop]
 
 
 def _target(request: Request) -> str:
@@ -81,7 +87,7 @@ async def forward(client: httpx.AsyncClient, upstream: str, request: Request) ->
             upstream, 502, f"upstream '{upstream}' broke the connection: {type(exc).__name__}"
         ) from exc
     response = Response(content=body, status_code=answer.status_code)
-    response.raw_headers = _end_to_end(answer.headers.raw) + [
+    response.raw_headers = _end_to_end(answer.headers.raw, HOP_BY_HOP | SERVER_SET) + [
         (b"content-length", str(len(body)).encode())
     ]
     return response

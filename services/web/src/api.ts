@@ -150,7 +150,7 @@ export class ShopApi {
   }
 
   async listProducts(ctx?: Context): Promise<Product[]> {
-    const res = await this.call('/api/v1/products?size=1000', {}, ctx);
+    const res = await this.call('/api/v1/products?size=500', {}, ctx);
     return normaliseProducts(await res.json());
   }
 
