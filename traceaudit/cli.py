@@ -311,6 +311,12 @@ def _fmt_delta(row: dict, tag: str) -> str:
     return f"{d:+.2f} [{row[f'ci_{tag}_low_ms']:+.2f}, {row[f'ci_{tag}_high_ms']:+.2f}]"
 
 
+# `traceaudit metrics`: the Grafana dashboards' panels from Prometheus (traceaudit/metrics_cli.py)
+from traceaudit.metrics_cli import metrics_command  # noqa: E402
+
+main.add_command(metrics_command)
+
+
 if __name__ == "__main__":
     main()
 

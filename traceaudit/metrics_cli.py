@@ -5,29 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import pandas as pd
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from traceaudit import metrics
-
-
-def _window(_ctx: click.Context, _param: click.Parameter, value: str) -> pd.Timedelta:
-    try:
-        window = pd.Timedelta(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a duration like 15m, 1h or 2d") from None
-    if window <= pd.Timedelta(0):
-        raise click.BadParameter("must be positive")
-    return window
+from traceaudit.zipkin import Window
 
 
 @click.command("metrics")
 @click.option("--prometheus", "prometheus_url", default="http://127.0.0.1:9090",
               show_default=True, envvar="PROMETHEUS_URL", help="Prometheus base URL.")
-@click.option("--since", default="1h", show_default=True, callback=_window,
-              help="How far back: 15m, 1h, 2d ...")
+@click.option("--since", default="1h", show_default=True,
+              help="Start of the window: 15m, 1h, 2d or an ISO time.")
+@click.option("--until", default=None, help="End of the window (default now).")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one self-contained HTML page (plotly inline) here.")
 @click.option("--dashboards", type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -35,10 +26,15 @@ def _window(_ctx: click.Context, _param: click.Parameter, value: str) -> pd.Time
               help="Folder of Grafana dashboard JSON to take panels and queries from.")
 @click.option("--var", "variables", multiple=True, metavar="NAME=REGEX",
               help="Set a dashboard variable (default: All), e.g. --var service=order.")
-def metrics_command(prometheus_url: str, since: pd.Timedelta, html_path: Path | None,
+def metrics_command(prometheus_url: str, since: str, until: str | None, html_path: Path | None,
                     dashboards: Path, variables: tuple[str, ...]) -> None:
     """Every Grafana panel of the shop as a figure, straight from Prometheus (no Grafana)."""
     console = Console(stderr=True)
+    try:
+        window = Window.parse(since, until)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since/--until") from None
+    span = window.end - window.start
     values = dict(v.split("=", 1) for v in variables if "=" in v)
     try:
         panels = metrics.load_panels(dashboards)
@@ -46,8 +42,8 @@ def metrics_command(prometheus_url: str, since: pd.Timedelta, html_path: Path | 
             task = progress.add_task("querying Prometheus", total=len(panels))
             collected = []
             for panel in panels:
-                collected += metrics.collect(prometheus_url, [panel], since=since.to_pytimedelta(),
-                                             values=values)
+                collected += metrics.collect(prometheus_url, [panel], since=span,
+                                             end=window.end, values=values)
                 progress.advance(task)
     except metrics.MetricsError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -57,7 +53,7 @@ def metrics_command(prometheus_url: str, since: pd.Timedelta, html_path: Path | 
     if html_path:
         html_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.write_text(metrics.render_html(collected, prometheus=prometheus_url,
-                                                 since=since.to_pytimedelta()))
+                                                 since=span, end=window.end))
         with_data = sum(d.has_data for d in collected)
         console.print(f"wrote {html_path} ({with_data}/{len(collected)} panels with data)")
     else:
