@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from services.common import metrics
+from services.common import faults, metrics
 from services.common.app import create_app
 from services.common.broker import ORDER_QUEUE, PAYMENT_QUEUE, QUEUES, Requeue, dlq_name
 from services.common.db import SessionDep, is_unavailable
@@ -37,10 +37,15 @@ class Consumer:
         self.app = app
 
     async def _apply_faults(self, kind: NotificationType, message: AbstractIncomingMessage) -> None:
-        """Fault switches of the consumer (notificationQueueProblems …) hook in here.
+        """Fault switches of the consumer: notificationQueueProblems sleeps 1 s per message,
+        notificationMemoryLeak keeps n copies of each message body.
 
         See `services.common.faults`; nothing is injected unless a flag is on.
         """
+        if faults.value(faults.NOTIFICATION_QUEUE_PROBLEMS, 0):
+            await asyncio.sleep(1.0)
+        copies = int(faults.value(faults.NOTIFICATION_MEMORY_LEAK, 0) or 0)
+        faults.leak(message.body.decode(errors="replace"), copies)
 
     def _parse(self, kind: NotificationType, body: dict[str, Any]) -> str:
         """The recipient of a valid message; ValueError for a malformed one (a poison message)."""

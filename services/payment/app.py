@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common import faults
 from services.common.app import create_app
 from services.common.broker import PAYMENT_CONFIRMED, Broker
 from services.common.db import SessionDep
@@ -23,10 +24,13 @@ app = create_app("payment", metadata=Base.metadata, broker=True)
 
 
 async def _apply_faults(body: PaymentRequest) -> None:
-    """Fault switches of the charge (paymentFailure, paymentSlowdown) hook in here.
+    """Fault switches of the charge: paymentSlowdown sleeps, paymentFailure fails a share.
 
     See `services.common.faults`; nothing is injected unless a flag is on.
     """
+    await faults.delay(faults.PAYMENT_SLOWDOWN)
+    if faults.failure_roll(float(faults.value(faults.PAYMENT_FAILURE, 0) or 0)):
+        raise ApiError(500, f"Payment request failed. Invalid token. ({body.order_reference})")
 
 
 def _same_payment(row: Payment, body: PaymentRequest) -> bool:
