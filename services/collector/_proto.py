@@ -111,7 +111,7 @@ def encode_proto(spans: list[dict[str, Any]]) -> bytes:
             if endpoint:
                 target.service_name = endpoint.get("serviceName") or ""
                 if endpoint.get("ipv4"):
-                    target.ipv4 = ipaddress.IPv4Address(endpoint["ipv4"]).packed
+                    target.ipv4 = bytes(int(octet) for octet in endpoint["ipv4"].split("."))
                 if endpoint.get("ipv6"):
                     target.ipv6 = ipaddress.IPv6Address(endpoint["ipv6"]).packed
                 target.port = endpoint.get("port") or 0

@@ -9,6 +9,8 @@ unknown fields and JSON nulls ignored. Output dicts have the field order of `V2S
 from __future__ import annotations
 
 import ipaddress
+import re
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -16,6 +18,7 @@ import orjson
 KINDS = frozenset({"CLIENT", "SERVER", "PRODUCER", "CONSUMER"})
 _HEX = frozenset("0123456789abcdef")
 _MAX_INT64 = 2**63 - 1
+_IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}", re.ASCII)
 
 
 class SpanError(ValueError):
@@ -75,7 +78,7 @@ def normalise(raw: Any) -> dict[str, Any]:
     span["id"] = span_id
     kind = get("kind")
     if kind is not None:
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise SpanError(f"kind {kind!r} is not one of CLIENT, SERVER, PRODUCER, CONSUMER")
         span["kind"] = kind
     name = get("name")
@@ -171,8 +174,22 @@ def _bool(raw: dict[str, Any], field: str) -> bool:
 
 
 def _endpoint(raw: Any, field: str) -> dict[str, Any]:
+    """The normalised endpoint; shared between spans with the same one, so never mutate it."""
     if not isinstance(raw, dict):
         raise SpanError(f"Expected an object at {field}")
+    try:
+        # types are part of the key: True == 1 and 1.0 == 1 must not share an entry
+        return _cached_endpoint(tuple(raw.items()), tuple(map(type, raw.values())))
+    except TypeError:  # an unhashable value: not an endpoint we can cache, nor a valid one
+        return _parse_endpoint(raw)
+
+
+@lru_cache(maxsize=4096)
+def _cached_endpoint(items: tuple[tuple[str, Any], ...], types: tuple[type, ...]) -> dict[str, Any]:
+    return _parse_endpoint(dict(items))
+
+
+def _parse_endpoint(raw: dict[str, Any]) -> dict[str, Any]:
     endpoint: dict[str, Any] = {}
     service = raw.get("serviceName")
     if service is not None:
@@ -192,18 +209,23 @@ def _endpoint(raw: Any, field: str) -> dict[str, Any]:
 
 
 def _put_ip(endpoint: dict[str, Any], text: str) -> None:
-    """Zipkin parses both ip keys alike; an unreadable address is dropped, not refused."""
+    """Zipkin parses both ip keys alike; an unreadable address is dropped, not refused.
+
+    IPv4 text is kept as sent (real Zipkin data has octets like `04`); IPv6 is written in its
+    canonical form, or as IPv4 when it embeds one.
+    """
+    if _IPV4.fullmatch(text) and all(int(octet) <= 255 for octet in text.split(".")):
+        endpoint["ipv4"] = text
+        return
     try:
-        address = ipaddress.ip_address(text.strip())
+        address = ipaddress.IPv6Address(text)
     except ValueError:
         return
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or _ipv4_compatible(address)
-        if embedded is None:
-            endpoint["ipv6"] = address.compressed
-            return
-        address = embedded
-    endpoint["ipv4"] = str(address)
+    embedded = address.ipv4_mapped or _ipv4_compatible(address)
+    if embedded is None:
+        endpoint["ipv6"] = address.compressed
+    else:
+        endpoint["ipv4"] = str(embedded)
 
 
 def _ipv4_compatible(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:

@@ -114,6 +114,7 @@ class SpanStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA wal_autocheckpoint=10000")
         return conn
 
     @property
@@ -219,16 +220,13 @@ class SpanStore:
         self, conn: sqlite3.Connection, spans: Iterable[tuple[Any, Any, Any, dict]], sign: int
     ) -> None:
         """Keep the name tables' span counts (so eviction can drop names no span uses)."""
-        names: Counter[tuple[str, str]] = Counter()
-        remotes: Counter[tuple[str, str]] = Counter()
-        tags: Counter[tuple[str, str]] = Counter()
-        for service, remote, name, span_tags in spans:
-            if service is not None:
-                names[service, name or ""] += 1
-                if remote is not None:
-                    remotes[service, remote] += 1
-            for key in self.autocomplete_keys.intersection(span_tags):
-                tags[key, span_tags[key]] += 1
+        spans = list(spans)
+        names = Counter((s[0], s[2] or "") for s in spans if s[0] is not None)
+        remotes = Counter((s[0], s[1]) for s in spans if s[0] is not None and s[1] is not None)
+        keys = self.autocomplete_keys
+        tags = Counter(
+            (key, s[3][key]) for s in spans if keys and s[3] for key in keys.intersection(s[3])
+        )
         tables = {"span_names": names, "remote_names": remotes, "tag_values": tags}
         for table, counts in tables.items():
             if not counts:
