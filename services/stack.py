@@ -427,22 +427,32 @@ class Stack:
 
 
 def reset_databases(settings: Settings) -> list[str]:
-    """Drop every database named `<SHOP_DB_PREFIX>*` (services recreate theirs on start)."""
+    """Empty every database named `<SHOP_DB_PREFIX>*`; the services recreate their schema.
+
+    Emptying the `public` schema is much faster than DROP DATABASE, whose checkpoint takes
+    seconds per database on a busy server; a database still in use is dropped instead.
+    """
     if not settings.shop_db_prefix:
-        raise StackError("refusing to drop databases with an empty SHOP_DB_PREFIX")
-    conn = psycopg.connect(
-        host=settings.database_host, port=settings.database_port, user=settings.database_user,
-        password=settings.database_password or None, dbname="postgres", autocommit=True,
-        connect_timeout=5,
-    )
-    with conn:
+        raise StackError("refusing to reset databases with an empty SHOP_DB_PREFIX")
+    params = {
+        "host": settings.database_host, "port": settings.database_port,
+        "user": settings.database_user, "password": settings.database_password or None,
+        "autocommit": True, "connect_timeout": 5,
+    }
+    with psycopg.connect(dbname="postgres", **params) as admin:
         pattern = settings.shop_db_prefix.replace("_", r"\_") + "%"
-        names = [r[0] for r in conn.execute(
+        names = [r[0] for r in admin.execute(
             "SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,)
         )]
         for name in names:
-            drop = pg_sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            conn.execute(drop.format(pg_sql.Identifier(name)))
+            try:
+                with psycopg.connect(dbname=name, **params) as conn:
+                    conn.execute("SET lock_timeout = '3s'")
+                    conn.execute("DROP SCHEMA public CASCADE")
+                    conn.execute("CREATE SCHEMA public")
+            except psycopg.Error:
+                drop = pg_sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                admin.execute(drop.format(pg_sql.Identifier(name)))
     return names
 
 
