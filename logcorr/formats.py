@@ -199,6 +199,11 @@ class FileFormat:
     zone: tzinfo = UTC
 
     @property
+    def decimal_ids(self) -> bool:
+        """The file's trace ids are decimal (Datadog)."""
+        return TRACE_PATHS[self.trace_path][2]
+
+    @property
     def trace_key(self) -> str | None:
         """The flat JSON key of the trace id, when the file uses one (for fast indexing)."""
         path, convert, decimal = TRACE_PATHS[self.trace_path]

@@ -53,13 +53,12 @@ def index_key(trace_id: str) -> int:
     return int(trace_id[-16:], 16) - (1 << 63)
 
 
-def search_literals(trace_id: str) -> list[str]:
-    """Literal strings a raw line carrying this trace must contain at least one of.
-
-    The low half (both cases) covers 16- and 32-hex ids, zero padding and X-Ray ids; the decimal
-    form covers Datadog; the unpadded form covers Jaeger. Candidates are checked after parsing.
+def search_literals(trace_id: str) -> tuple[str, str]:
+    """(hex, decimal): a raw line carrying this trace contains the hex (in any case) or, for
+    Datadog, the decimal. The hex is the low half, unpadded when that leaves 8+ digits, so it
+    is inside 16- and 32-hex ids, zero-padded, Jaeger and X-Ray forms alike. Candidates are
+    checked after parsing.
     """
     low = trace_id[-16:]
     stripped = low.lstrip("0")
-    hexed = stripped if len(stripped) >= 8 else low  # the unpadded form is inside the padded one
-    return sorted({hexed, hexed.upper(), str(int(low, 16))})
+    return (stripped if len(stripped) >= 8 else low), str(int(low, 16))

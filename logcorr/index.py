@@ -77,7 +77,13 @@ class Index:
 
     @classmethod
     def open_existing(cls, path: str) -> Index | None:
-        return cls(path) if os.path.isfile(path) else None
+        """The index at `path` for reading, or None when there is none."""
+        if not os.path.isfile(path):
+            return None
+        idx = cls.__new__(cls)
+        idx.path = path
+        idx.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        return idx
 
     def close(self) -> None:
         self.db.close()

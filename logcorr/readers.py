@@ -24,7 +24,7 @@ from logcorr.formats import (
 
 STDIN = "-"
 DEFAULT_PATHS = ("var/log",)
-SAMPLE_BYTES = 64 * 1024
+SAMPLE_BYTES = 16 * 1024  # enough lines to tell the format and the id fields
 _SUFFIXES = (".gz", ".jsonl", ".json", ".ndjson", ".log", ".txt")
 
 
@@ -116,7 +116,7 @@ def is_plain(path: str) -> bool:
 
 
 def sniff(path: str, zone: tzinfo = UTC) -> FileFormat:
-    """The format of a file from its first 64 KiB (stdin is sniffed by `read_records`)."""
+    """The format of a file from its first lines (stdin is sniffed by `read_records`)."""
     with open_binary(path) as f:
         head = f.read(SAMPLE_BYTES)
     return detect_format(head.split(b"\n")[:-1] or [head], service_of(path), zone)

@@ -16,6 +16,7 @@ from logcorr.ids import same_trace, search_literals
 from logcorr.readers import Broken, is_plain, open_binary, sniff
 
 LOOKAROUND = 64 * 1024
+_STEP = 2048
 _MAX_CONTINUATION = 500
 
 
@@ -31,7 +32,7 @@ class TraceScan:
     def __init__(self, trace_id: str, zone: tzinfo = UTC) -> None:
         self.trace_id = trace_id
         self.zone = zone
-        self.literals = search_literals(trace_id)
+        self.hex, self.decimal = search_literals(trace_id)
         self.broken = Broken()
         self.warnings: list[str] = []
         self._formats: dict[str, FileFormat] = {}
@@ -47,17 +48,23 @@ class TraceScan:
         """Scan whole files: ripgrep for plain ones (when installed), Python for the rest."""
         rg = ripgrep()
         plain = [p for p in paths if rg and is_plain(p)]
-        records = self._ripgrep(rg, plain) if plain else []
+        records: list[Record] = []
+        # One literal keeps ripgrep on its fastest path; the decimal form only where it is used.
+        decimal = [p for p in plain if self.fmt(p).decimal_ids]
+        for group, patterns in (([p for p in plain if p not in decimal], [self.hex]),
+                                (decimal, [self.hex, self.decimal])):
+            if group:
+                records.extend(self._ripgrep(rg, group, patterns))
         for path in paths:
             if path not in plain:
                 records.extend(self.stream(path))
         return records
 
-    def _ripgrep(self, rg: str, paths: list[str]) -> list[Record]:
-        cmd = [rg, "--no-config", "-F", "-a", "-n", "-b", "--no-heading", "--with-filename",
-               "--null", "--color=never"]
-        for lit in self.literals:
-            cmd += ["-e", lit]
+    def _ripgrep(self, rg: str, paths: list[str], patterns: list[str]) -> list[Record]:
+        cmd = [rg, "--no-config", "-F", "-i", "-a", "-n", "-b", "--no-heading",
+               "--with-filename", "--null", "--color=never"]
+        for pattern in patterns:
+            cmd += ["-e", pattern]
         cmd += ["--", *paths]
         hits: dict[str, list[tuple[int, int, bytes]]] = {}
         with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
@@ -103,7 +110,7 @@ class TraceScan:
 
     def stream(self, path: str, start: int = 0, first_line: int = 1) -> Iterator[Record]:
         """Stream a file (gz, stdin, or a plain file's tail from `start`), keeping the matches."""
-        lits = [lit.encode() for lit in self.literals]
+        lits = [self.hex.encode(), self.hex.upper().encode(), self.decimal.encode()]
         stream = open_binary(path)
         try:
             if start:
@@ -149,27 +156,27 @@ class TraceScan:
 
 
 def _line_at(fd: int, offset: int) -> bytes:
-    chunk = os.pread(fd, LOOKAROUND, offset)
-    end = chunk.find(b"\n")
-    return chunk if end < 0 else chunk[:end]
+    """The line starting at `offset` (read in small steps: lines are short, files are big)."""
+    size = _STEP
+    while True:
+        chunk = os.pread(fd, size, offset)
+        end = chunk.find(b"\n")
+        if end >= 0:
+            return chunk[:end]
+        if len(chunk) < size:
+            return chunk
+        size *= 4
 
 
 def _continuations(fd: int, offset: int, fmt: FileFormat, path: str) -> list[str]:
     """The traceback lines right after a record (lines that do not start a record)."""
     out: list[str] = []
     while len(out) < _MAX_CONTINUATION:
-        chunk = os.pread(fd, LOOKAROUND, offset)
-        if not chunk:
+        raw = _line_at(fd, offset)
+        if not raw or parse_line(raw, fmt, path, 0) is not CONTINUATION:
             break
-        lines = chunk.split(b"\n")
-        complete = lines[:-1] if len(lines) > 1 else lines
-        for raw in complete:
-            if parse_line(raw, fmt, path, 0) is not CONTINUATION:
-                return out
-            out.append(raw.rstrip(b"\r").decode("utf-8", "replace"))
-            offset += len(raw) + 1
-        if len(chunk) < LOOKAROUND:
-            break
+        out.append(raw.rstrip(b"\r").decode("utf-8", "replace"))
+        offset += len(raw) + 1
     return out
 
 

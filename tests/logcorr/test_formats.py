@@ -28,8 +28,10 @@ def test_normalize_id(value, kwargs, expected):
 def test_same_trace_and_literals():
     assert same_trace(TID, TID[16:]) and same_trace(TID[16:], TID)
     assert not same_trace(TID, TID[:16]) and not same_trace(None, TID)
-    assert all(any(lit in line for lit in search_literals(TID)) for line in
-               (TID, TID.upper(), TID[16:], str(int(TID[16:], 16))))
+    hexed, decimal = search_literals(TID)
+    assert all(hexed in line.lower() for line in (TID, TID.upper(), TID[16:], "0" * 16 + TID[16:]))
+    assert decimal == str(int(TID[16:], 16))
+    assert search_literals("00000000000000000000000000abcdef") == ("0000000000abcdef", "11259375")
 
 
 @pytest.mark.parametrize(("text", "us", "assumed"), [
