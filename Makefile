@@ -12,7 +12,7 @@ test: setup
 	.venv/bin/python -m pytest -q
 
 demo: setup
-	.venv/bin/traceaudit demo
+	.venv/bin/shop demo
 
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done

@@ -164,3 +164,24 @@ def smoke(url: str | None, notify_timeout: float) -> None:
 
     target = url or _stack().gateway_url
     raise SystemExit(smoke_checks.main(target, notify_timeout=notify_timeout, echo=click.echo))
+
+
+@main.command()
+@click.option("--orders", default=120, show_default=True, help="Order attempts in all.")
+@click.option("--users", default=6, show_default=True, help="Concurrent shoppers.")
+@click.option("--slow-hop", type=click.Choice(["customer", "payment"]), default="customer",
+              show_default=True, help="Hop slowed by a fault flag for the second half.")
+@click.option("--reports", "reports_dir", type=click.Path(file_okay=False), default="reports",
+              show_default=True, help="Where the HTML reports go.")
+@click.option("--down", is_flag=True, help="Stop the shop at the end (default: leave it up).")
+def demo(orders: int, users: int, slow_hop: str, reports_dir: str, down: bool) -> None:
+    """Start the shop, drive load with one hop slowed, rank the hops, report the slowest order."""
+    from pathlib import Path
+
+    from services.demo import DemoError, run_demo
+
+    try:
+        run_demo(orders=orders, users=users, slow_hop=slow_hop, reports_dir=Path(reports_dir),
+                 keep_up=not down)
+    except (DemoError, StackError) as exc:
+        raise click.ClickException(str(exc)) from exc
