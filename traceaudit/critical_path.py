@@ -65,7 +65,7 @@ def critical_path(tree: Tree, start: np.ndarray, duration: np.ndarray, kind: np.
     cp = np.zeros(n, dtype=np.int64)
     if not len(roots):
         return CriticalPath(cp, blocking, cs, ce, asynchronous, root_of)
-    chain = _chains(children, tree.parent[children], cs, ce)
+    chain = _chains(children, tree.parent[children], cs, ce, start)
     on = is_root.copy()
     for d in range(first + 1, tree.n_levels):
         rows = tree.level(d)
@@ -77,13 +77,15 @@ def critical_path(tree: Tree, start: np.ndarray, duration: np.ndarray, kind: np.
     return CriticalPath(cp, blocking, cs, ce, asynchronous, root_of)
 
 
-def _chains(rows: np.ndarray, parent: np.ndarray, cs: np.ndarray, ce: np.ndarray) -> np.ndarray:
+def _chains(rows: np.ndarray, parent: np.ndarray, cs: np.ndarray, ce: np.ndarray,
+            start: np.ndarray) -> np.ndarray:
     """Mark the children Jaeger's walk visits under each parent."""
     in_chain = np.zeros(len(cs), dtype=bool)
     if not len(rows):
         return in_chain
-    # sort siblings by end, and among equal ends the earliest start last (it wins ties)
-    order = np.lexsort((-cs[rows], ce[rows], parent))
+    # sort siblings by end; among equal ends the earliest (unclipped) start, then the first row,
+    # comes last: Jaeger keeps children in start order and takes the first latest end
+    order = np.lexsort((-rows, -start[rows], ce[rows], parent))
     rows, parent = rows[order], parent[order]
     group_start = np.r_[0, np.flatnonzero(np.diff(parent)) + 1]
     group = np.repeat(np.arange(len(group_start)), np.diff(np.r_[group_start, len(rows)]))

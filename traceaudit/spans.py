@@ -194,6 +194,7 @@ class SpansBuilder:
             checked = [_checked_span(s) for s in spans]
             ok = np.array([c is not None for c in checked], dtype=bool)
             col = _fast_columns([c for c in checked if c is not None])
+            self.anomalies["bad_span"] += int((~ok).sum())
         self.parts.append(self._columns(col, trace_no[ok]))
 
     def _trace_id(self, trace: list) -> str | None:

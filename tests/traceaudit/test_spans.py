@@ -1,0 +1,86 @@
+"""Zipkin JSON → spans frame on the shared real samples, and the chunked reader."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import orjson
+
+from traceaudit import analyse, build_tree, correct_skew, read_spans, spans_frame
+from traceaudit._jsonstream import iter_trace_chunks
+
+
+def test_smartthings_keeps_every_span_and_folds_empty_fragments(zipkin_samples):
+    df = read_spans(zipkin_samples / "smartthings-mobile-web-install.json")
+    # 1,041 raw spans; the 84 kind-less, timestamp-less fragments fold into their shared server
+    # (the Zipkin UI instead loses 84 spans: 957 tree nodes of which 17 are empty fragments)
+    assert len(df) == 957
+    assert df.attrs["anomalies"]["fragments_merged"] == 84
+    assert (df["kind"].isna() & df["start_us"].isna()).sum() == 0
+    oauth = read_spans(zipkin_samples / "smartthings-oauth-authorization.json")
+    assert len(oauth) == 172  # 175 → 172, as Zipkin's merge
+
+
+def test_skew_is_corrected_as_the_zipkin_ui_does(zipkin_samples):
+    df = read_spans(zipkin_samples / "skew.json")
+    tree = build_tree(df)
+    start, corrected = correct_skew(df, tree)
+    by_name = dict(zip(df["name"].astype(str) + "/" + df["kind"].astype(object).fillna("-")
+                       .astype(str), start, strict=True))
+    # latency (94539 - 93577) // 2 = 481, skew = 4008761 - 481 - 4074202 = -65922
+    assert by_name["post/SERVER"] == 1470150004074683
+    assert by_name["async/-"] == 1470150004074684  # same host, propagated
+    assert by_name["get/SERVER"] == 1470150004071068  # root unchanged
+    assert corrected == 1
+
+
+def test_headless_spans_are_counted(zipkin_samples):
+    df = read_spans(zipkin_samples / "messaging2.json")
+    tree = build_tree(df)
+    assert tree.anomalies["orphans"] == 6
+
+
+def test_yelp_root_critical_path_is_its_duration(zipkin_samples):
+    df = read_spans(zipkin_samples / "yelp.json")
+    a = analyse(df, service="routing", span="post /location/update/v4")
+    assert len(a.traces) == 1
+    assert a.traces["duration_us"].iloc[0] == 131_848
+    assert a.attribution["cp_us"].sum() == 131_848
+
+
+def test_ids_are_padded_and_bad_spans_counted():
+    trace = [{"traceId": "00000000000000000000000000000abc", "id": "1", "name": "a",
+              "timestamp": 10, "duration": 5, "localEndpoint": {"serviceName": "X"}},
+             {"traceId": "abc", "id": "2", "parentId": "1", "timestamp": "junk"},
+             "not a span", {"traceId": "abc", "id": "zz"}]
+    df = spans_frame([trace, "not a trace"])
+    assert list(df["trace_id"].astype(str).unique()) == ["0000000000000abc"]
+    assert set(df["span_id"]) == {"0000000000000001", "0000000000000002"}
+    assert df["service"].astype(str).iloc[0] == "x"  # lower-cased like Zipkin's ingest
+    an = df.attrs["anomalies"]
+    assert an["bad_span"] == 2 and an["bad_trace"] == 1
+
+
+def test_a_trace_read_twice_is_kept_once():
+    trace = [{"traceId": "a1", "id": "1", "timestamp": 1, "duration": 2}]
+    df = spans_frame([trace, trace + [{"traceId": "a1", "id": "2", "parentId": "1"}]])
+    assert len(df) == 2
+    assert df.attrs["anomalies"]["duplicate_trace_copies"] == 1
+
+
+def test_chunked_reader_survives_a_cut_pattern_inside_a_string():
+    traces = [[{"traceId": f"{i:x}", "id": "1", "tags": {"v": "]  ,  [" * 50}}]
+              for i in range(1, 400)]
+    data = orjson.dumps(traces).replace(b"],[", b"],\n[")
+    chunks = list(iter_trace_chunks(io.BytesIO(data), chunk_bytes=1024))
+    assert len(chunks) > 5
+    assert [t for c in chunks for t in c] == traces
+
+
+def test_frame_columns_follow_the_design():
+    df = spans_frame([[{"traceId": "a", "id": "1", "timestamp": 1, "duration": 1}]])
+    assert list(df.columns[:12]) == ["trace_id", "span_id", "parent_id", "service", "name",
+                                     "kind", "remote_service", "start_us", "duration_us",
+                                     "status_code", "error", "tags"]
+    assert np.issubdtype(df["error"].dtype, np.bool_)
