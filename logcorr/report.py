@@ -6,16 +6,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from logcorr.formats import Record
-from logcorr.render import as_dict, service_color
+from logcorr.render import as_dict
 from logcorr.timeline import Timeline
 from logcorr.timestamps import format_us
 
 if TYPE_CHECKING:
     import pandas as pd
 
-_CSS_COLORS = {36: "#0891b2", 33: "#b45309", 35: "#a21caf", 32: "#15803d", 34: "#1d4ed8",
-               91: "#dc2626", 96: "#0e7490", 93: "#ca8a04", 95: "#c026d3", 92: "#16a34a",
-               94: "#2563eb"}
+# Distinct colors, handed out in service-name order within one report.
+_CSS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+               "#bcbd22", "#7f7f7f", "#d62728", "#393b79", "#637939")
 
 
 @dataclass
@@ -29,15 +29,19 @@ class SpanRow:
     error: bool
     color: str
     logs: list[dict] = field(default_factory=list)
+    ticks: list[tuple[float, bool]] = field(default_factory=list)  # (left %, error) per log
 
 
-def span_rows(spans: pd.DataFrame, records: list[Record], t0_us: int, total_us: int):
+def span_rows(spans: pd.DataFrame, records: list[Record], t0_us: int, total_us: int,
+              colors: dict[str, str]):
     """Spans parent-first (children by start) with the records of each; plus the leftovers."""
-    rows_by_id: dict[str, list[dict]] = {}
-    for span in spans.sort_values("start_us").to_dict("records"):
-        rows_by_id.setdefault(span["span_id"], []).append(span)
+    records_by_start = [
+        {k: (None if isinstance(v, float) and v != v else v) for k, v in span.items()}  # NaN
+        for span in spans.sort_values("start_us").to_dict("records")
+    ]
+    rows_by_id = {span["span_id"] for span in records_by_start}
     children: dict[str | None, list[dict]] = {}
-    for span in spans.sort_values("start_us").to_dict("records"):
+    for span in records_by_start:
         parent = span["parent_id"] if span["parent_id"] in rows_by_id else None
         if parent == span["span_id"]:
             parent = None
@@ -60,7 +64,7 @@ def span_rows(spans: pd.DataFrame, records: list[Record], t0_us: int, total_us: 
         start, dur = int(span["start_us"]), max(int(span["duration_us"] or 0), 1)
         rows.append(SpanRow(span, depth, 100 * (start - t0_us) / total_us,
                             max(100 * dur / total_us, 0.2), bool(span.get("error")),
-                            _color(span["service"])))
+                            colors.get(span["service"], _CSS_COLORS[-1])))
     # A B3 shared span id is on both the client and the server span: match the service too.
     by_key = {(r.span["span_id"], r.span["service"]): r for r in rows}
     by_id: dict[str, SpanRow] = {}
@@ -69,17 +73,20 @@ def span_rows(spans: pd.DataFrame, records: list[Record], t0_us: int, total_us: 
     leftovers = []
     for rec in records:
         row = by_key.get((rec.span_id, rec.service)) or by_id.get(rec.span_id or "")
-        item = _log_item(rec, t0_us)
+        item = _log_item(rec, t0_us, colors)
         if row is None:
             leftovers.append(item)
         else:
             row.logs.append(item)
+            if rec.ts_us is not None:
+                left = min(max(100 * (rec.ts_us - t0_us) / total_us, 0.0), 100.0)
+                row.ticks.append((left, rec.error))
     return rows, leftovers
 
 
-def _log_item(rec: Record, t0_us: int) -> dict:
+def _log_item(rec: Record, t0_us: int, colors: dict[str, str]) -> dict:
     item = as_dict(rec, 0.0 if rec.ts_us is None else (rec.ts_us - t0_us) / 1000)
-    item["color"] = _color(rec.service)
+    item["color"] = colors[rec.service]
     for key in ("exc_info", "exception", "stack_trace"):
         if isinstance(rec.fields.get(key), str):
             item["continuation"] = rec.fields[key].splitlines() + item["continuation"]
@@ -94,21 +101,22 @@ def render_report(timeline: Timeline, spans: pd.DataFrame | None, *, trace_id: s
 
     records = timeline.records
     stamps = [r.ts_us for r in records if r.ts_us is not None]
+    names = {r.service for r in records}
+    if spans is not None:
+        names |= set(spans["service"].dropna())
+    colors = {s: _CSS_COLORS[i % len(_CSS_COLORS)] for i, s in enumerate(sorted(names))}
     if spans is not None and not spans.empty:
         t0 = int(min(spans["start_us"].min(), *stamps[:1]))
         end = int((spans["start_us"] + spans["duration_us"].fillna(0)).max())
         total = max(end - t0, 1)
-        rows, leftovers = span_rows(spans, records, t0, total)
+        rows, leftovers = span_rows(spans, records, t0, total, colors)
     else:
         t0 = stamps[0] if stamps else 0
         total = max((stamps[-1] - t0) if stamps else 1, 1)
-        rows, leftovers = [], [_log_item(r, t0) for r in records]
+        rows, leftovers = [], [_log_item(r, t0, colors) for r in records]
     env = Environment(loader=PackageLoader("logcorr", "templates"),
                       autoescape=select_autoescape(["html", "j2"]))
-    template = env.get_template("report.html.j2")
-    services = sorted({r.service for r in records} |
-                      (set(spans["service"].dropna()) if spans is not None else set()))
-    return template.render(
+    return env.get_template("report.html.j2").render(
         trace_id=trace_id,
         start=format_us(t0),
         total_ms=total / 1000,
@@ -116,9 +124,5 @@ def render_report(timeline: Timeline, spans: pd.DataFrame | None, *, trace_id: s
         leftovers=leftovers,
         n_logs=len(records),
         n_errors=sum(r.error for r in records),
-        services=[(s, _color(s)) for s in services],
+        services=sorted(colors.items()),
     )
-
-
-def _color(service: str) -> str:
-    return _CSS_COLORS[service_color(service)]
