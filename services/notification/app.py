@@ -81,23 +81,17 @@ class Consumer:
                     .returning(Notification.id)
                 )
                 await session.commit()
-                if new_id is None:
-                    sent = await session.scalar(
-                        select(Notification.email_sent)
-                        .where(Notification.message_id == message.message_id)
-                    )
-                    if sent:
-                        log.info("duplicate message skipped", message_id=message.message_id)
-                        return "duplicate"
-                    # stored earlier but its mail never went out (crash in between): send now
-                log.info("notification stored", notification_type=kind.value,
-                         order_reference=body["orderReference"], message_id=message.message_id)
         except Exception as exc:
             if is_unavailable(exc):
                 raise Requeue(f"database unavailable: {type(exc).__name__}") from exc
             raise
+        if new_id is None:
+            log.info("duplicate message skipped", message_id=message.message_id)
+            return "duplicate"
+        log.info("notification stored", notification_type=kind.value,
+                 order_reference=body["orderReference"], message_id=message.message_id)
         await self._mail(kind, recipient, body, message.message_id)
-        return "ok" if new_id is not None else "duplicate"
+        return "ok"
 
     async def _mail(
         self, kind: NotificationType, recipient: str, body: dict[str, Any], message_id: str
