@@ -100,8 +100,7 @@ def _span(span: Any, service: str, resource: dict[str, str], scope: Any) -> dict
     tags = {**attributes, **resource}
     if scope.name:
         tags["otel.library.name"] = tags["otel.scope.name"] = scope.name
-        if scope.version:
-            tags["otel.library.version"] = tags["otel.scope.version"] = scope.version
+        tags["otel.library.version"] = tags["otel.scope.version"] = scope.version
     status = _STATUS.get(span.status.code)
     if status:
         tags["otel.status_code"] = status
@@ -149,13 +148,19 @@ def _plain(value: Any) -> Any:
 
 
 def _tag_value(value: Any) -> str:
-    """Tag text as the Zipkin exporter writes it: booleans lower-case, arrays as JSON."""
+    """Tag text as the Zipkin exporter writes it: booleans lower-case, lists as JSON of text."""
     plain = _plain(value)
-    if isinstance(plain, bool):
-        return str(plain).lower()
-    if isinstance(plain, (list, dict)):
+    if isinstance(plain, list):
+        return json.dumps([_text(v) for v in plain], separators=(",", ":"))
+    if isinstance(plain, dict):
         return json.dumps(plain, separators=(",", ":"))
-    return "" if plain is None else str(plain)
+    return _text(plain) or ""
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return None if value is None else str(value)
 
 
 def _hex_ids_to_base64(item: dict[str, Any]) -> None:

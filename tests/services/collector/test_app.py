@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import json
 import uuid
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.collector._proto import encode_proto
 
@@ -351,3 +354,91 @@ def test_cors_allows_the_shop_origins_only(collector: str) -> None:
     assert posted.headers["access-control-allow-origin"] == "http://127.0.0.1:8222"
     posted = post(collector, [], headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in posted.headers
+
+
+# -- the shared sample traces ----------------------------------------------------------------
+
+
+def as_zipkin_stores_it(span: dict) -> dict:
+    """The spec's ingest rules that touch the samples: names lower-cased, annotations sorted."""
+    span = json.loads(json.dumps(span))
+    if "name" in span:
+        span["name"] = span["name"].lower()
+    for field in ("localEndpoint", "remoteEndpoint"):
+        if "serviceName" in span.get(field, {}):
+            span[field]["serviceName"] = span[field]["serviceName"].lower()
+    if "annotations" in span:
+        span["annotations"].sort(key=lambda a: (a["timestamp"], a["value"]))
+    return span
+
+
+def canonical(spans: list[dict]) -> set[str]:
+    return {json.dumps(span, sort_keys=True) for span in spans}
+
+
+def test_every_sample_round_trips_as_a_set(collector: str, zipkin_samples) -> None:
+    paths = sorted(zipkin_samples.glob("*.json"))
+    assert len(paths) == 5
+    for path in paths:
+        raw = json.loads(path.read_text())
+        response = http.post(
+            f"{collector}/api/v2/spans",
+            content=gzip.compress(path.read_bytes()),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+        assert response.status_code == 202, (path.name, response.text)
+        got = http.get(f"{collector}/api/v2/trace/{raw[0]['traceId']}").json()
+        assert canonical(got) == canonical([as_zipkin_stores_it(s) for s in raw]), path.name
+
+
+def test_samples_are_found_by_service_and_span_name(collector: str, zipkin_samples) -> None:
+    body = (zipkin_samples / "yelp.json").read_bytes()
+    raw = json.loads(body)
+    http.post(f"{collector}/api/v2/spans", content=body)
+    trace_id = raw[0]["traceId"]
+    root = next(s for s in raw if "parentId" not in s)
+    end_ms = root["timestamp"] // 1000 + 1
+    found = http.get(
+        f"{collector}/api/v2/traces",
+        params={"serviceName": "routing", "spanName": "POST /location/update/v4",
+                "endTs": end_ms, "lookback": 60_000},
+    ).json()  # fmt: skip
+    assert [t[0]["traceId"] for t in found] == [trace_id]
+
+
+# -- fuzzed bodies over HTTP ------------------------------------------------------------------
+
+_fuzz_traces = iter(range(1, 10**9))
+
+
+@st.composite
+def mixed_batches(draw) -> list[dict]:
+    """A list of valid spans (fresh trace ids) with maybe some damaged ones among them."""
+    size = draw(st.integers(1, 4))
+    batch = []
+    for _ in range(size):
+        valid = span(f"{0xF022000000 + next(_fuzz_traces):032x}", "0000000000000001")
+        damage = draw(
+            st.one_of(
+                st.just({}),
+                st.dictionaries(
+                    st.sampled_from(["id", "kind", "timestamp", "tags", "localEndpoint"]),
+                    st.none() | st.integers() | st.text(max_size=5) | st.booleans()
+                    | st.lists(st.integers(), max_size=2),
+                    max_size=2,
+                ),
+            )
+        )  # fmt: skip
+        batch.append({**valid, **damage})
+    return batch
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=mixed_batches())
+def test_fuzzed_bodies_are_all_or_nothing(collector: str, batch: list[dict]) -> None:
+    response = post(collector, batch)
+    assert response.status_code in (202, 400), response.text
+    found = [http.get(f"{collector}/api/v2/trace/{s['traceId']}").status_code for s in batch]
+    assert found == [200 if response.status_code == 202 else 404] * len(batch)
