@@ -123,8 +123,12 @@ export function Checkout(props: Props) {
                       onChange={(e) => onCartChange(setQuantity(cart, line.product, Number(e.target.value)))}
                     />
                     <span className="price">{formatPrice(line.product.price * line.quantity)}</span>
-                    <button type="button" onClick={() => onCartChange(setQuantity(cart, line.product, 0))}>
-                      Remove {line.product.name}
+                    <button
+                      type="button"
+                      aria-label={`Remove ${line.product.name}`}
+                      onClick={() => onCartChange(setQuantity(cart, line.product, 0))}
+                    >
+                      Remove
                     </button>
                   </li>
                 );
