@@ -56,7 +56,7 @@ def _p95_over_time(analysis: OrderAnalysis, hops: list[str]) -> str:
     def line(frame: pd.DataFrame, col: str, name: str, width: int = 1) -> None:
         bucket = ((frame["start_us"] - t0) // step).astype(int)
         p95 = frame.groupby(bucket)[col].quantile(0.95) / 1000
-        when = pd.to_datetime(t0 + p95.index * step, unit="us", utc=True)
+        when = pd.to_datetime((t0 + p95.index * step).astype("int64"), unit="us", utc=True)
         fig.add_trace(go.Scatter(x=when, y=p95.to_numpy(), name=name, mode="lines+markers",
                                  line=dict(width=width)))
 
