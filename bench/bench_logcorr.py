@@ -83,24 +83,30 @@ def generate(folder: Path, n_traces: int, seed: int = 42) -> list[str]:
     return picked
 
 
-def run(cmd: list[str]) -> tuple[float, int, int, int]:
-    """(seconds, peak anonymous RSS of the process tree in KiB, exit code, output bytes)."""
+def timed(cmd: list[str]) -> tuple[float, float, int]:
+    """(wall s, CPU s of the process and the children it waited for, exit code).
+
+    Output goes to a pipe that is drained (ripgrep stops at the first match on /dev/null).
+    """
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    peak = 0
-    out = bytearray()
+    proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, proc.returncode
+
+
+def peak_memory(cmd: list[str]) -> int:
+    """Peak anonymous resident memory (KiB) of the process and its children, polled."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     os.set_blocking(proc.stdout.fileno(), False)
-    while True:
-        chunk = proc.stdout.read()
-        if chunk:
-            out += chunk
+    peak = 0
+    while proc.poll() is None:
+        proc.stdout.read()
         peak = max(peak, _anon_kib(proc.pid))
-        if proc.poll() is not None:
-            rest = proc.stdout.read()
-            out += rest or b""
-            break
-        time.sleep(0.002)
-    return time.perf_counter() - start, peak, proc.returncode, len(out)
+        time.sleep(0.001)
+    proc.stdout.read()
+    return peak
 
 
 def _anon_kib(pid: int) -> int:
@@ -122,14 +128,15 @@ def _anon_kib(pid: int) -> int:
     return total
 
 
-def measure(cmd: list[str], repeat: int) -> tuple[float, int, int, int]:
-    run(cmd)  # warm: page cache, imports
-    results = [run(cmd) for _ in range(repeat)]
-    return (statistics.median(r[0] for r in results), max(r[1] for r in results),
-            results[0][2], results[0][3])
+def measure(cmd: list[str], repeat: int) -> tuple[float, float, int, int]:
+    """(median wall s, median CPU s, peak anon KiB, exit code) over `repeat` warm runs."""
+    timed(cmd)  # warm: page cache, imports
+    runs = [timed(cmd) for _ in range(repeat)]
+    return (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
+            peak_memory(cmd), runs[0][2])
 
 
-def bench(size_gb: float, repeat: int, console: Console) -> dict[str, tuple]:
+def bench(size_gb: float, repeat: int, n_ids: int, console: Console) -> dict[str, tuple]:
     n_traces = max(100, int(size_gb * 1e9 / BYTES_PER_TRACE))
     folder = OUT / f"logcorr-{size_gb:g}gb"
     ids = generate(folder, n_traces)
@@ -142,6 +149,7 @@ def bench(size_gb: float, repeat: int, console: Console) -> dict[str, tuple]:
     logcorr = str(BIN / "logcorr")
     rg = str(BIN / "rg") if (BIN / "rg").exists() else shutil.which("rg")
     index = folder / ".logcorr.sqlite3"
+    ids = ids[:n_ids]
     rows: dict[str, list] = {k: [] for k in ("python", "rg", "scan", "indexed")}
     for tid in ids:
         rows["python"].append(measure([sys.executable, "-c", "pass"], repeat))
@@ -149,16 +157,39 @@ def bench(size_gb: float, repeat: int, console: Console) -> dict[str, tuple]:
         index.unlink(missing_ok=True)
         rows["scan"].append(measure([logcorr, "grep", tid, str(folder), "--no-index"], repeat))
     index.unlink(missing_ok=True)
-    build = run([logcorr, "index", str(folder)])
+    build_wall, build_cpu, _ = timed([logcorr, "index", str(folder)])
+    index.unlink(missing_ok=True)
+    build_mem = peak_memory([logcorr, "index", str(folder)])
     for tid in ids:
         rows["indexed"].append(measure([logcorr, "grep", tid, str(folder)], repeat))
     for name, found in rows.items():
-        assert all(r[2] == 0 for r in found) or name == "python", f"{name} found nothing"
-    out = {name: (statistics.median(r[0] for r in found), max(r[1] for r in found))
+        assert name == "python" or all(r[3] == 0 for r in found), f"{name} found nothing"
+    out = {name: (statistics.median(r[0] for r in found), statistics.median(r[1] for r in found),
+                  max(r[2] for r in found))
            for name, found in rows.items()}
-    out["index"] = (build[0], build[1])
+    out["index"] = (build_wall, build_cpu, build_mem)
+    out["api"] = in_process(ids, folder)
     out["_size"] = (size, lines, os.path.getsize(index))
     return out
+
+
+def in_process(ids: list[str], folder: Path) -> tuple[float, float, int]:
+    """The indexed lookup itself, through the Python API, in a warm interpreter."""
+    code = (
+        "import sys, time, statistics\n"
+        "from logcorr.grep import grep\n"
+        "from logcorr.render import text_lines\n"
+        "walls, cpus = [], []\n"
+        "for tid in sys.argv[2:]:\n"
+        "    for _ in range(3):\n"
+        "        w, c = time.perf_counter(), time.process_time()\n"
+        "        list(text_lines(grep(tid, [sys.argv[1]]).timeline))\n"
+        "        walls.append(time.perf_counter() - w); cpus.append(time.process_time() - c)\n"
+        "print(statistics.median(walls), statistics.median(cpus))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(folder), *ids], capture_output=True,
+                         text=True, check=True).stdout.split()
+    return float(out[0]), float(out[1]), 0
 
 
 def main() -> None:
@@ -166,26 +197,31 @@ def main() -> None:
     parser.add_argument("--sizes", type=float, nargs="+", default=[1.0, 0.1],
                         help="corpus sizes in GB (default: 1 then 0.1)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median)")
+    parser.add_argument("--ids", type=int, default=5, help="trace ids to look up per size")
     args = parser.parse_args()
-    console = Console()
-    results = {s: bench(s, args.repeat, console) for s in args.sizes}
-    table = Table(title="logcorr vs ripgrep (whole process, page-cached)")
+    console = Console(width=150)
+    results = {s: bench(s, args.repeat, args.ids, console) for s in args.sizes}
+    table = Table(title="logcorr vs ripgrep (whole process, page-cached; medians)")
     table.add_column("command")
     for s in args.sizes:
-        table.add_column(f"{s:g} GB time", justify="right")
-        table.add_column("× rg", justify="right")
-        table.add_column("peak anon RSS", justify="right")
+        for name in ("wall", "× rg", "CPU", "× rg", "peak anon RSS"):
+            table.add_column(f"{s:g} GB {name}" if name == "wall" else name, justify="right")
     labels = {"python": "python -c pass (floor)", "rg": "rg -F TRACE_ID (baseline)",
               "scan": "logcorr grep, no index", "index": "logcorr index (build)",
-              "indexed": "logcorr grep, indexed"}
+              "indexed": "logcorr grep, indexed",
+              "api": "logcorr.grep.grep(), indexed, in-process (no interpreter start)"}
     for key, label in labels.items():
         cells = []
         for s in args.sizes:
-            t, mem = results[s][key]
-            ratio = t / results[s]["rg"][0]
-            cells += [f"{t * 1000:.0f} ms", f"{ratio:.2f}", f"{mem / 1024:.1f} MiB"]
+            wall, cpu, mem = results[s][key]
+            rg_wall, rg_cpu, _ = results[s]["rg"]
+            cells += [f"{wall * 1000:.0f} ms", f"{wall / rg_wall:.2f}", f"{cpu * 1000:.0f} ms",
+                      f"{cpu / rg_cpu:.2f}", f"{mem / 1024:.1f} MiB" if mem else "–"]
         table.add_row(label, *cells)
     console.print(table)
+    load = os.getloadavg()[0]
+    console.print(f"load average {load:.1f} on {os.cpu_count()} CPUs (wall times suffer when "
+                  "it is high; CPU times much less)")
     for s in args.sizes:
         size, lines, index_bytes = results[s]["_size"]
         console.print(f"{s:g} GB: index file {index_bytes / 1e6:.0f} MB "
@@ -193,9 +229,9 @@ def main() -> None:
     if len(args.sizes) > 1:
         big, small = max(args.sizes), min(args.sizes)
         for key in ("scan", "indexed", "index"):
-            grow_t = results[big][key][0] / results[small][key][0]
-            grow_m = results[big][key][1] / max(results[small][key][1], 1)
-            console.print(f"{labels[key]}: ×{big / small:g} logs → time ×{grow_t:.1f}, "
+            grow_t = results[big][key][1] / results[small][key][1]
+            grow_m = results[big][key][2] / max(results[small][key][2], 1)
+            console.print(f"{labels[key]}: ×{big / small:g} logs → CPU time ×{grow_t:.1f}, "
                           f"memory ×{grow_m:.2f}")
 
 
