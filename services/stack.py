@@ -259,9 +259,7 @@ class Stack:
                 )
             elif program.module is None and shutil.which(program.command[0]) is None:
                 problems.append(f"{program.name}: executable {program.command[0]} not found")
-        for program in programs:
-            port = self.port(program.name)
-            if port_in_use(port):
+            elif port_in_use(port := self.port(program.name)):
                 problems.append(
                     f"{program.name}: port {port} is already in use by {_port_owner(port)}"
                 )
