@@ -169,3 +169,41 @@ def test_compose_prometheus_copy_is_rendered_from_the_main_config() -> None:
     assert prometheus.COMPOSE_CONFIG.read_text() == prometheus.compose_config(), (
         "prometheus-compose.yml is stale: run python -m services.prometheus --compose"
     )
+
+
+def test_dockerfile_copies_only_files_that_exist() -> None:
+    sources = []
+    for line in (DEPLOY / "Dockerfile").read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(w.startswith("--from") for w in words):
+            sources += words[1:-1]
+    assert sources
+    missing = [s for s in sources if not (REPO / s).exists()]
+    assert not missing, f"COPY sources missing from the build context: {missing}"
+
+
+def test_compose_mounts_and_grafana_provisioning_fit_together() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    for service in compose["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (DEPLOY / source).exists(), f"compose mounts missing {source}"
+    provider = yaml.safe_load(
+        (DEPLOY / "grafana" / "provisioning" / "dashboards" / "shop.yml").read_text()
+    )["providers"][0]
+    assert f"./grafana/dashboards:{provider['options']['path']}:ro" in (
+        compose["services"]["grafana"]["volumes"]
+    )
+    datasources = yaml.safe_load(
+        (DEPLOY / "grafana" / "provisioning" / "datasources" / "datasources.yml").read_text()
+    )["datasources"]
+    uids = {d["uid"]: d for d in datasources}
+    prom = uids["prometheus"]
+    assert prom["url"] == "http://prometheus:9090"
+    assert prom["jsonData"]["exemplarTraceIdDestinations"][0]["datasourceUid"] in uids
+    for path in (DEPLOY / "grafana" / "dashboards").glob("*.json"):
+        dashboard = yaml.safe_load(path.read_text())
+        for panel in dashboard["panels"]:
+            for target in panel["targets"]:
+                assert target["datasource"]["uid"] in uids, f"{path.name}: {panel['title']}"
