@@ -72,9 +72,9 @@ class Shop:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def metric(self, service: str, name: str, **labels: str) -> float:
-        """Sum of the samples `name` of `service`'s /metrics matching `labels` (0 if none)."""
-        text = self.get(service, "/metrics").text
+    def metric(self, of: str, name: str, **labels: str) -> float:
+        """Sum of the samples `name` on /metrics of service `of` matching `labels` (0 if none)."""
+        text = self.get(of, "/metrics").text
         total = 0.0
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
