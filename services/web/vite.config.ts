@@ -11,7 +11,8 @@ export default defineConfig({
   server: { port: 5173 + offset, strictPort: true, host: 'localhost' },
   build: { sourcemap: true },
   test: {
-    environment: 'jsdom',
+    // DOM only where a test renders components (`// @vitest-environment jsdom` atop the file)
+    environment: 'node',
     include: ['src/**/*.test.{ts,tsx}'],
   },
 });

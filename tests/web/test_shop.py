@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.web._web import screenshot
+from tests.web._web import WEB, screenshot
 
 pytestmark = pytest.mark.timeout(120)
 TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -213,3 +216,59 @@ def test_phone_width_and_keyboard_only(stack, web_dist, browser) -> None:
         screenshot(page, "checkout-phone")
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def vite_dev(stack) -> Iterator[int]:
+    """The Vite dev server on 5173 + offset, talking to the stack's gateway across origins."""
+    port = 5173 + stack.settings.shop_port_offset
+    env = {
+        **os.environ,
+        "SHOP_PORT_OFFSET": str(stack.settings.shop_port_offset),
+        "VITE_GATEWAY_URL": stack.gateway_url,
+    }
+    process = subprocess.Popen(
+        ["npx", "vite", "--host", "127.0.0.1", "--clearScreen", "false"],
+        cwd=WEB,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"vite dev server exited: {process.stdout.read()[-2000:]}")
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("vite dev server not up within 60 s")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_dev_origin_works_across_origins_and_a_foreign_one_is_refused(
+    vite_dev: int, page: Page
+) -> None:
+    # http://localhost:<5173+offset> is the gateway's dev origin: the catalog loads, and the
+    # fetches carry `traceparent` (a preflighted header) to the gateway
+    requests: list[dict[str, str]] = []
+    page.on(
+        "request",
+        lambda r: requests.append(r.headers) if "/api/v1/products" in r.url else None,
+    )
+    page.goto(f"http://localhost:{vite_dev}/#/catalog")
+    expect(page.get_by_test_id("product").first).to_be_visible(timeout=30_000)
+    assert any("traceparent" in h for h in requests), requests
+    screenshot(page, "dev-server-catalog")
+
+    # the same page from http://127.0.0.1:<port> is another origin: the browser blocks it
+    page.goto(f"http://127.0.0.1:{vite_dev}/#/catalog")
+    expect(page.get_by_role("alert")).to_contain_text("could not be reached", timeout=30_000)
+    screenshot(page, "foreign-origin-refused")

@@ -49,6 +49,11 @@ describe('api', () => {
     expect(JSON.parse(String(init?.body))).toEqual(order);
   });
 
+  it('says plainly when no answer came at all', async () => {
+    const api = new ShopApi('', vi.fn<typeof fetch>().mockRejectedValue(new TypeError('Failed to fetch')));
+    await expect(api.listCustomers()).rejects.toMatchObject({ status: 0, message: 'The shop could not be reached (Failed to fetch).' });
+  });
+
   it('throws ApiError on 4xx so the page can show it', async () => {
     const api = new ShopApi('', vi.fn<typeof fetch>().mockResolvedValue(json({ message: 'Out of stock' }, 409)));
     await expect(api.listProducts()).rejects.toMatchObject({ status: 409, message: 'Out of stock' });

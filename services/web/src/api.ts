@@ -142,9 +142,15 @@ export class ShopApi {
 
   private async call(path: string, init: RequestInit = {}, ctx?: Context): Promise<Response> {
     const headers = { Accept: 'application/json', ...(init.body ? { 'Content-Type': 'application/json' } : {}) };
-    const res = await inContext(ctx, () =>
-      this.fetchImpl(`${this.baseUrl}${path}`, { ...init, headers: { ...headers, ...init.headers } }),
-    );
+    let res: Response;
+    try {
+      res = await inContext(ctx, () =>
+        this.fetchImpl(`${this.baseUrl}${path}`, { ...init, headers: { ...headers, ...init.headers } }),
+      );
+    } catch (err) {
+      // fetch rejects only when no answer came: network down, gateway down, or CORS refused
+      throw new ApiError(`The shop could not be reached (${(err as Error).message}).`, 0);
+    }
     if (!res.ok) throw await readError(res);
     return res;
   }
