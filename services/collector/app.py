@@ -117,8 +117,7 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
         return _traces_response(list(found.values()))
 
     async def dependencies(request: Request) -> Response:
-        end_ts, window = dependency_window(request.query_params, lookback)
-        start_us, end_us = (end_ts - window) * 1000, end_ts * 1000
+        start_us, end_us = dependency_window(request.query_params, lookback)
         store = store_of(request)
         links = await run_in_threadpool(
             lambda: link_dependencies(store.traces_between(start_us, end_us))

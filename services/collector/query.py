@@ -32,7 +32,16 @@ class TraceQuery:
     @property
     def window_us(self) -> tuple[int, int]:
         """Inclusive window of the trace's root timestamp, in microseconds."""
-        return (self.end_ts - self.lookback) * 1000, self.end_ts * 1000
+        return window_us(self.end_ts, self.lookback)
+
+
+def window_us(end_ts: int, lookback: int) -> tuple[int, int]:
+    """`[endTs - lookback, endTs]` ms as µs, clamped to what a 64-bit timestamp can hold."""
+
+    def clamp(value: int) -> int:
+        return max(-(2**63), min(2**63 - 1, value))
+
+    return clamp((end_ts - lookback) * 1000), clamp(end_ts * 1000)
 
 
 def parse_trace_query(params: Mapping[str, str], default_lookback: int) -> TraceQuery:
@@ -109,12 +118,12 @@ def required_name(params: Mapping[str, str], key: str) -> str:
 
 
 def dependency_window(params: Mapping[str, str], default_lookback: int) -> tuple[int, int]:
-    """`(endTs, lookback)` of `/dependencies` in ms: `endTs` required, both positive."""
+    """The µs window of `/dependencies`: `endTs` (ms) required, `lookback` (ms) optional."""
     end_ts = _positive_long(params, "endTs")
     if end_ts is None:
         raise QueryError("endTs is required")
     lookback = _positive_long(params, "lookback")
-    return end_ts, lookback if lookback is not None else default_lookback
+    return window_us(end_ts, lookback if lookback is not None else default_lookback)
 
 
 def _name(params: Mapping[str, str], key: str) -> str | None:

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS spans (
     duration INTEGER,
     body BLOB NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS spans_by_trace ON spans (tid, digest);
+-- the service column makes "has this trace a span of service S" an index-only lookup
+CREATE UNIQUE INDEX IF NOT EXISTS spans_by_trace ON spans (tid, local_service, digest);
 CREATE TABLE IF NOT EXISTS span_names (
     service TEXT NOT NULL, name TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (service, name)
 ) WITHOUT ROWID;

@@ -72,3 +72,8 @@ def test_trace_many_ids_must_be_two_or_more_and_distinct() -> None:
         parse_trace_ids("000000000000000a")
     with pytest.raises(QueryError, match="redundant traceId: 000000000000000a"):
         parse_trace_ids("a,000000000000000a")
+
+
+def test_extreme_windows_are_clamped_to_64_bit_microseconds() -> None:
+    query = parse_trace_query({"endTs": str(2**63 - 1), "lookback": str(2**63 - 1)}, DAY_MS)
+    assert query.window_us == (0, 2**63 - 1)
