@@ -46,6 +46,11 @@ for dir in services/web deploy/tools; do
     touch "$lockstamp"
   fi
 done
+# The gateway serves the built web shop at /; build it once so `shop up` has it.
+if [ -f services/web/package-lock.json ] && [ ! -f services/web/dist/index.html ]; then
+  say "npm run build (services/web)"
+  (cd services/web && npm run build --silent >/dev/null)
+fi
 
 # --- local services: PostgreSQL and RabbitMQ must be running ---
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then

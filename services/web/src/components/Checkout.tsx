@@ -68,6 +68,13 @@ export function Checkout(props: Props) {
   const total = cartTotal(cart);
   const canPlace = cart.length > 0 && !placing && (mode === 'new' || Boolean(customerId));
 
+  /** Switch to the customer just created; listed at once, before the reload answers. */
+  function adopt(id: string) {
+    setCustomers((list) => [...(list ?? []), { id, ...toNewCustomer(form) }]);
+    setMode('existing');
+    loadCustomers();
+  }
+
   async function placeOrder(event: FormEvent) {
     event.preventDefault();
     if (!canPlace) return;
@@ -79,17 +86,15 @@ export function Checkout(props: Props) {
       const placed = await checkout(api, cart, buyer, payment);
       setResult(placed);
       if (mode === 'new') {
-        setMode('existing');
+        adopt(placed.customerId);
         setForm(EMPTY_CUSTOMER);
-        loadCustomers();
       }
       onPlaced(placed);
     } catch (err) {
       // a customer created before the order failed is kept: a retry must not create it twice
       if (err instanceof CheckoutError && err.customerId && mode === 'new') {
         onCustomerChange(err.customerId);
-        setMode('existing');
-        loadCustomers();
+        adopt(err.customerId);
       }
       setFailure(err instanceof Error ? err : new Error(String(err)));
     } finally {
