@@ -400,6 +400,8 @@ class Stack:
             return []
         try:
             root = psutil.Process(int(self.pid_path.read_text().strip()))
+            if str(self.config_path) not in root.cmdline():
+                return []  # a stale pid file: that pid is someone else's process now
             return [root.pid] + [c.pid for c in root.children(recursive=True)]
         except (psutil.Error, ValueError):
             return []
