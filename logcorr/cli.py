@@ -90,12 +90,12 @@ def grep(trace_id, paths, span, levels, fmt, color, shifts, no_index, index_path
             use_color = color == "always" or (color == "auto" and out.isatty())
             for line in text_lines(timeline, use_color):
                 out.write(line + "\n")
-    if timeline.records:
-        note = f"{len(timeline)} line(s) from {len(timeline.services)} service(s)"
-        if any(r.zone_assumed for r in timeline.records):
-            note += f"; timestamps without a zone read as {tz}"
-        if fmt == "text" and sys.stderr.isatty():
-            click.echo(f"logcorr: {note}", err=True)
+    if any(r.zone_assumed for r in timeline.records):
+        click.echo(f"logcorr: timestamps written without a zone were read as {tz} (--tz)",
+                   err=True)
+    if timeline.records and sys.stderr.isatty():
+        click.echo(f"logcorr: {len(timeline)} line(s) from {len(timeline.services)} service(s)",
+                   err=True)
     _finish_broken(result.broken, strict)
     sys.exit(0 if timeline.records else 1)
 

@@ -11,14 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
-from logcorr.formats import BROKEN, Record, parse_line
-from logcorr.ids import index_key, normalize_id
+from logcorr.formats import BROKEN, FileFormat, Record, parse_line
+from logcorr.ids import index_key
 from logcorr.readers import Broken, is_plain, sniff
 
 INDEX_NAME = ".logcorr.sqlite3"
-CHUNK = 16 << 20
+CHUNK = 4 << 20  # bytes read at a time: bounds memory, not speed
 HEAD = 1024
 SCHEMA_VERSION = "1"
+_VALUE = re.compile(rb'\s*:\s*"([0-9a-fA-F]{16}(?:[0-9a-fA-F]{16})?)"')
 _HEX_RUN = re.compile(rb"(?<![0-9a-fA-F])[0-9a-fA-F]{16,32}(?![0-9a-fA-F])")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -175,37 +176,20 @@ class Index:
     ) -> None:
         fmt = sniff(cov.path, zone)
         key = fmt.trace_key
-        fast = re.compile(rb'"' + re.escape(key.encode()) + rb'"\s*:\s*"([^"]*)"') if key else None
+        fast = (b'"' + key.encode() + b'"') if key else None
         offset, line_no = cov.indexed_bytes, cov.lines
         file_broken = Broken()
         with open(cov.path, "rb") as f:
             f.seek(offset)
             pending = b""
-            while True:
-                chunk = f.read(CHUNK)
-                if not chunk:
-                    break
+            while chunk := f.read(CHUNK):
                 data = pending + chunk
                 cut = data.rfind(b"\n") + 1
                 data, pending = data[:cut], data[cut:]
                 posts: dict[int, array] = {}
-                for raw in data.split(b"\n")[:-1]:
-                    line_no += 1
-                    trace = _trace_key(raw, fast)
-                    if trace is None:
-                        rec = parse_line(raw, fmt, cov.path, line_no, offset)
-                        if isinstance(rec, Record) and rec.trace_id is not None:
-                            trace = index_key(rec.trace_id)
-                        elif rec is BROKEN:
-                            file_broken.add(cov.path, line_no)
-                            # posted under every id-like run, so grep reports it as a scan would
-                            for run in {int(h[-16:], 16) for h in _HEX_RUN.findall(raw)[:4]}:
-                                if run:
-                                    posts.setdefault(run - (1 << 63), array("q")).extend(
-                                        (line_no, offset))
-                    if trace is not None:
-                        posts.setdefault(trace, array("q")).extend((line_no, offset))
-                    offset += len(raw) + 1
+                line_no = _postings(data, offset, line_no, fast, fmt, cov.path, posts,
+                                    file_broken)
+                offset += len(data)
                 self.db.executemany(
                     "INSERT INTO postings VALUES(?, ?, ?)",
                     ((t, cov.file_id, a.tobytes()) for t, a in posts.items()),
@@ -227,22 +211,54 @@ class Index:
         return {i: p for i, p in self.db.execute("SELECT id, path FROM files")}
 
 
-def _trace_key(raw: bytes, fast: re.Pattern[bytes] | None) -> int | None:
-    """The index key of a line's trace id through the file's flat JSON key, without parsing."""
-    if fast is None or not raw.rstrip().endswith(b"}"):  # a cut line goes to the full parser
-        return None
-    m = fast.search(raw)
-    if m is None:
-        return None
-    value = m.group(1)
-    if len(value) == 32 or len(value) == 16:
-        try:
-            low = int(value[-16:], 16)
-        except ValueError:
-            return None
-        high = int(value[:16], 16) if len(value) == 32 else 0
-        if low == 0 and high == 0:
-            return None
-        return low - (1 << 63)
-    tid = normalize_id(value.decode("ascii", "replace"))
-    return None if tid is None else index_key(tid)
+def _postings(
+    data: bytes, offset: int, line_no: int, fast: bytes | None, fmt: FileFormat,
+    path: str, posts: dict[int, array], broken: Broken,
+) -> int:
+    """Add the (line, offset) places of a chunk of whole lines to `posts` by trace key.
+
+    Lines where the file's flat JSON key (`fast`, quoted) holds a hex id are read without
+    parsing; every other line (no id there, a cut line, another format) is parsed. Returns
+    the number of the chunk's last line.
+    """
+
+    def parse(start: int, end: int) -> None:
+        nonlocal line_no
+        for raw in data[start:end].split(b"\n")[:-1]:
+            line_no += 1
+            for trace in _parsed_keys(raw, fmt, path, line_no, broken):
+                posts.setdefault(trace, array("q")).extend((line_no, offset + start))
+            start += len(raw) + 1
+
+    pos = 0
+    find, rfind, newline, value = data.find, data.rfind, data.index, _VALUE.match
+    at = find(fast, pos) if fast else -1
+    while at >= 0:
+        line_start = rfind(b"\n", 0, at) + 1
+        line_end = newline(b"\n", at)
+        if line_start > pos:
+            parse(pos, line_start)
+        m = value(data, at + len(fast))
+        low = int(m.group(1)[-16:], 16) if m and m.end() <= line_end else 0
+        if low and data[line_end - 1] == 0x7D:  # ends in "}": not a cut line
+            line_no += 1
+            posts.setdefault(low - (1 << 63), array("q")).extend((line_no, offset + line_start))
+        else:
+            parse(line_start, line_end + 1)
+        pos = line_end + 1
+        at = find(fast, pos)
+    parse(pos, len(data))
+    return line_no
+
+
+def _parsed_keys(raw: bytes, fmt: FileFormat, path: str, line_no: int, broken: Broken):
+    """Index keys of a parsed line; a broken line is posted under every id-like run in it,
+    so that grep reports it as a scan would."""
+    rec = parse_line(raw, fmt, path, line_no)
+    if isinstance(rec, Record):
+        return () if rec.trace_id is None else (index_key(rec.trace_id),)
+    if rec is BROKEN:
+        broken.add(path, line_no)
+        runs = {int(h[-16:], 16) for h in _HEX_RUN.findall(raw)[:4]}
+        return tuple(run - (1 << 63) for run in runs if run)
+    return ()

@@ -135,6 +135,8 @@ def test_zone_less_timestamps_are_read_in_the_given_zone(corpus, cli):
     trace_id = next(iter(corpus.traces))
     utc = {r["service"]: r for r in cli.json("grep", trace_id, corpus.folder)}
     assert utc["customer"]["zone_assumed"] is True and utc["gateway"]["zone_assumed"] is False
+    said = cli("grep", trace_id, corpus.folder, "--tz", "+02:00")
+    assert "without a zone were read as +02:00" in said.stderr
     shifted = {r["service"]: r for r in
                cli.json("grep", trace_id, corpus.folder, "--tz", "+02:00")}
     assert shifted["customer"]["timestamp"][11:13] == "08"  # 10:00 at +02:00 is 08:00 UTC
