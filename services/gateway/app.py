@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from opentelemetry import trace
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,14 +38,25 @@ class TraceIdHeader:
             if message["type"] == "http.response.start":
                 trace_id = current_trace_id(Request(scope))
                 if trace_id:
-                    message.setdefault("headers", [])
-                    message["headers"] = [
-                        *message["headers"],
-                        (TRACE_HEADER.lower().encode(), trace_id.encode()),
-                    ]
+                    header = (TRACE_HEADER.lower().encode(), trace_id.encode())
+                    message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
         await self.app(scope, receive, send_with_trace)
+
+
+def proxied_route(path: str) -> str:
+    """The low-cardinality route of a proxied path: segments holding a digit become `{id}`."""
+    return "/".join("{id}" if any(c.isdigit() for c in seg) else seg for seg in path.split("/"))
+
+
+def _name_server_span(request: Request) -> None:
+    """Name the server span after the proxied route (`POST /api/v1/orders`), not the catch-all
+    `/api/v1/{rest:path}`, so each hop of the shop is findable by its OTel HTTP span name."""
+    route = proxied_route(request.url.path)
+    span = trace.get_current_span()
+    span.update_name(f"{request.method} {route}")
+    span.set_attribute("http.route", route)
 
 
 def _clients(gw: GatewaySettings) -> dict[str, httpx.AsyncClient]:
@@ -95,6 +107,7 @@ def build_app(gw: GatewaySettings | None = None) -> FastAPI:
             return error_response(
                 404, f"No route for {request.url.path}; routed prefixes: {prefixes}", None, request
             )
+        _name_server_span(request)
         try:
             return await proxy.forward(clients[upstream], upstream, request)
         except proxy.UpstreamError as exc:

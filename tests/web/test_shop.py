@@ -99,7 +99,8 @@ def test_catalog_filters_pages_and_refuses_out_of_stock(page: Page, stack) -> No
 
 
 def _trace(stack, trace_id: str, services: set[str], timeout: float = 20) -> list[dict]:
-    """The trace from the collector once spans of all `services` (and `web`) arrived."""
+    """The trace from the collector once spans of all `services` (and `web`) arrived and
+    every span's parent is in it (spans come in batches from several exporters)."""
     deadline = time.monotonic() + timeout
     spans: list[dict] = []
     while time.monotonic() < deadline:
@@ -107,11 +108,13 @@ def _trace(stack, trace_id: str, services: set[str], timeout: float = 20) -> lis
         if r.status_code == 200:
             spans = r.json()
             seen = {s.get("localEndpoint", {}).get("serviceName") for s in spans}
-            if services | {"web"} <= seen:
+            ids = {s["id"] for s in spans}
+            orphans = [s for s in spans if s.get("parentId") and s["parentId"] not in ids]
+            if services | {"web"} <= seen and not orphans:
                 return spans
         time.sleep(0.5)
     seen = sorted({s.get("localEndpoint", {}).get("serviceName") for s in spans})
-    pytest.fail(f"trace {trace_id} incomplete after {timeout} s: services {seen}")
+    pytest.fail(f"trace {trace_id} incomplete after {timeout} s: services {seen}, {spans}")
 
 
 def test_checkout_click_roots_the_whole_backend_trace(page: Page, stack) -> None:
