@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import EmailStr, StringConstraints
+
+from services.common.schemas import CamelModel
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-
-
-class CamelModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
 class Address(CamelModel):

@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, EmailStr
+
+from services.common.schemas import CamelModel
 
 
 class NotificationType(StrEnum):
@@ -15,22 +16,24 @@ class NotificationType(StrEnum):
     PAYMENT_CONFIRMATION = "PAYMENT_CONFIRMATION"
 
 
-class CamelModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+class Message(CamelModel):
+    """A broker message body: unknown fields are kept."""
+
+    model_config = ConfigDict(extra="allow")
 
 
-class MessageCustomer(CamelModel):
+class MessageCustomer(Message):
     email: EmailStr
 
 
-class OrderConfirmation(CamelModel):
+class OrderConfirmation(Message):
     """The `orderConfirmation` message body (extra fields are kept)."""
 
     order_reference: str
     customer: MessageCustomer
 
 
-class PaymentConfirmation(CamelModel):
+class PaymentConfirmation(Message):
     """The `paymentConfirmation` message body (extra fields are kept)."""
 
     order_reference: str

@@ -7,8 +7,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import EmailStr, Field, StringConstraints
+
+from services.common.schemas import CamelModel
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -19,10 +20,6 @@ class PaymentMethod(StrEnum):
     VISA = "VISA"
     MASTER_CARD = "MASTER_CARD"
     BITCOIN = "BITCOIN"
-
-
-class CamelModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
 class PaymentCustomer(CamelModel):

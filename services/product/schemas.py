@@ -5,14 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints
+
+from services.common.schemas import CamelModel
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-
-
-class CamelModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
 class ProductRequest(CamelModel):
