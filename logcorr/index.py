@@ -207,9 +207,6 @@ class Index:
         )
         broken.merge(file_broken)
 
-    def file_ids(self) -> dict[int, str]:
-        return {i: p for i, p in self.db.execute("SELECT id, path FROM files")}
-
 
 def _postings(
     data: bytes, offset: int, line_no: int, fast: bytes | None, fmt: FileFormat,

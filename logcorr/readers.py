@@ -7,6 +7,7 @@ import glob
 import gzip
 import io
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ from logcorr.formats import (
 STDIN = "-"
 DEFAULT_PATHS = ("var/log",)
 SAMPLE_BYTES = 16 * 1024  # enough lines to tell the format and the id fields
-_SUFFIXES = (".gz", ".jsonl", ".json", ".ndjson", ".log", ".txt")
+# `order.jsonl`, `order.jsonl.1` (rotated), `app.log.2026-11-25.gz`, `x.txt.gz`…
+_LOG_NAME = re.compile(r"(.+?)\.(?:jsonl|ndjson|json|log|txt)(?:\.[\w-]+)*?(?:\.gz)?$|(.+)\.gz$")
 
 
 @dataclass
@@ -81,7 +83,7 @@ def _log_files(folder: str) -> list[str]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if not name.startswith(".") and (name.endswith(_SUFFIXES) or ".log." in name):
+            if not name.startswith(".") and _LOG_NAME.match(name):
                 found.append(os.path.join(root, name))
     return found
 
@@ -91,9 +93,8 @@ def service_of(path: str) -> str:
     if path == STDIN:
         return "stdin"
     name = Path(path).name
-    for suffix in (".gz", ".jsonl", ".ndjson", ".json", ".log", ".txt"):
-        name = name.removesuffix(suffix)
-    return name.split(".log.")[0] or "log"
+    m = _LOG_NAME.match(name)
+    return (m.group(1) or m.group(2)) if m else name
 
 
 def open_binary(path: str) -> io.BufferedIOBase:

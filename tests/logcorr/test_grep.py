@@ -193,3 +193,13 @@ def test_grep_does_not_import_pandas_or_plotly(corpus):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert "HEAVY [] 0" in out.stderr, out.stderr
+
+
+def test_folders_include_rotated_files_and_skip_others(corpus, logs, cli):
+    trace_id = next(iter(corpus.traces))
+    (logs / "web.jsonl").rename(logs / "web.jsonl.1")  # RotatingFileHandler's backup name
+    (logs / "notes.md").write_text(f"trace {trace_id} looked slow\n")
+    rows = cli.json("grep", trace_id, logs)
+    assert len(rows) == len(corpus.traces[trace_id])
+    web = next(r for r in rows if r["service"] == "web")
+    assert web["file"].endswith("web.jsonl.1")
