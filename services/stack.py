@@ -155,7 +155,10 @@ class Stack:
         raise StackError(f"no program named {name!r} in this stack")
 
     def port(self, name: str) -> int:
-        return self.settings.port(self.program(name).port_key)
+        try:
+            return self.settings.port(self.program(name).port_key)
+        except ValueError as exc:
+            raise StackError(str(exc)) from None
 
     def url(self, name: str) -> str:
         return self.settings.url(name)
@@ -342,7 +345,7 @@ class Stack:
                 state = info.get(name, "UNKNOWN")
                 if state in ("FATAL", "EXITED", "STOPPED", "UNKNOWN"):
                     raise StackError(
-                        f"{name} is {state} (it exited); last output "
+                        f"{name} exited (supervisor state {state}); last output "
                         f"({self.output_path(name)}):\n{_tail(self.output_path(name))}"
                     )
                 reason = self.probe(name) if state == "RUNNING" else f"supervisor state {state}"

@@ -74,7 +74,11 @@ class Settings(BaseSettings):
     def port(self, name: str) -> int:
         """The port `name` listens on: its `<NAME>_PORT`, else default + offset."""
         explicit = getattr(self, f"{name}_port", None)
-        return explicit if explicit is not None else DEFAULT_PORTS[name] + self.shop_port_offset
+        port = explicit if explicit is not None else DEFAULT_PORTS[name] + self.shop_port_offset
+        if not 0 < port < 65536:
+            offset = self.shop_port_offset
+            raise ValueError(f"port {port} of {name} is out of range (offset {offset})")
+        return port
 
     def url(self, name: str) -> str:
         """Base URL of service `name` (no trailing slash); `collector` is `ZIPKIN_URL`."""
