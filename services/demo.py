@@ -27,7 +27,7 @@ console = Console()
 
 # The fault switch the demo flips: (flag, variant, the hop that must rank first).
 SLOW_HOPS: dict[str, tuple[str, str]] = {
-    "customer": ("customerSlowdown", "200ms"),
+    "customer": ("customerSlowdown", "1s"),
     "payment": ("paymentSlowdown", "500ms"),
 }
 
@@ -141,7 +141,7 @@ def run_demo(
                         stack.collector_url, "--format", "json", "--html", str(orders_report)],
                        run_env, stack.log_path("collector"))
             ranking = json.loads(out)
-            console.print(_table_text(run_env, stack))
+            print(_table_text(run_env, stack), flush=True)
         slowest = _slowest_trace(stack.collector_url)
         trace_report = reports_dir / f"trace-{slowest}.html"
         with step(f"logcorr report {slowest} (the slowest order)",

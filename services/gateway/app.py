@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -45,9 +46,12 @@ class TraceIdHeader:
         await self.app(scope, receive, send_with_trace)
 
 
+_ID_SEGMENT = re.compile(r"\d+|[0-9a-fA-F-]{8,}")
+
+
 def proxied_route(path: str) -> str:
-    """The low-cardinality route of a proxied path: segments holding a digit become `{id}`."""
-    return "/".join("{id}" if any(c.isdigit() for c in seg) else seg for seg in path.split("/"))
+    """The low-cardinality route of a proxied path: numeric, UUID or hex segments become `{id}`."""
+    return "/".join("{id}" if _ID_SEGMENT.fullmatch(s) else s for s in path.split("/"))
 
 
 def _name_server_span(request: Request) -> None:
