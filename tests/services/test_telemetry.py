@@ -172,18 +172,32 @@ def _latencies(shop: Shop, n: int) -> list[float]:
     return times
 
 
-def test_orders_succeed_at_normal_speed_with_the_collector_stopped(stack, shop):
-    _latencies(shop, 5)  # warm up
+def _up_down_medians(stack, shop: Shop, block: int) -> tuple[float, float]:
+    """Median latency with the collector up and stopped, in blocks up, down, up, down, up.
+
+    Interleaving makes a drift of the shared machine's load hit both sides alike.
+    """
     up: list[float] = []
     down: list[float] = []
-    try:
-        # interleaved blocks, so drift of the shared machine hits both sides alike
-        for _ in range(2):
-            up += _latencies(shop, 10)
-            stack.stop("collector")
-            down += _latencies(shop, 10)
+    for _ in range(2):
+        up += _latencies(shop, block)
+        stack.stop("collector")
+        try:
+            down += _latencies(shop, block)
+        finally:
             stack.start("collector")
-    finally:
-        stack.start("collector")
-    normal, dead = statistics.median(up), statistics.median(down)
-    assert dead <= normal * 1.10 + 0.002, f"median {dead * 1000:.1f} ms vs {normal * 1000:.1f} ms"
+    up += _latencies(shop, block)
+    return statistics.median(up), statistics.median(down)
+
+
+def test_orders_succeed_at_normal_speed_with_the_collector_stopped(stack, shop):
+    _latencies(shop, 3)  # warm up
+    # on a loaded 2-core machine one round can be off by more than 10% by chance alone;
+    # a real slowdown shows in both rounds
+    rounds = []
+    for _ in range(2):
+        normal, dead = _up_down_medians(stack, shop, block=6)
+        rounds.append(f"stopped {dead * 1000:.0f} ms vs up {normal * 1000:.0f} ms")
+        if dead <= normal * 1.10:
+            return
+    pytest.fail("orders slower with the collector stopped: " + "; ".join(rounds))
