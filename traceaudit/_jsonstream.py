@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
+import msgspec
 import orjson
 
 _CUT = re.compile(rb"\]\s*,\s*\[")
@@ -22,10 +23,12 @@ class JsonShapeError(ValueError):
     """The bytes are not a JSON list of traces (or one trace)."""
 
 
-def iter_trace_chunks(stream: BinaryIO, chunk_bytes: int = 8 << 20) -> Iterator[list]:
+def iter_trace_chunks(stream: BinaryIO, chunk_bytes: int = 8 << 20,
+                      decoder: msgspec.json.Decoder | None = None) -> Iterator[list]:
     """Yield lists of traces (each a list of span dicts) read from a binary stream.
 
     Accepts `[[span, ...], ...]` (`/api/v2/traces`) and `[span, ...]` (`/api/v2/trace/{id}`).
+    With a typed `decoder`, chunks it can decode come as its type instead of dicts.
     """
     head = stream.read(chunk_bytes)
     start = len(head) - len(head.lstrip(_WS))
@@ -55,12 +58,12 @@ def iter_trace_chunks(stream: BinaryIO, chunk_bytes: int = 8 << 20) -> Iterator[
                 tail = bytes(buf).rstrip(_WS)
                 if not tail.endswith(b"]"):
                     raise JsonShapeError("the list of traces is not closed (truncated file?)")
-                yield _as_traces(_loads(b"[" + tail))
+                yield _as_traces(_loads(b"[" + tail, decoder))
                 return
             piece = b"[" + bytes(buf[:cut.start() + 1]) + b"]"
             try:
-                traces = orjson.loads(piece)
-            except orjson.JSONDecodeError:
+                traces = _decode_piece(piece, decoder)
+            except (orjson.JSONDecodeError, msgspec.DecodeError):
                 pos = cut.end()  # the cut was inside a string: grow the chunk
                 continue
             del buf[:cut.end() - 1]
@@ -68,10 +71,20 @@ def iter_trace_chunks(stream: BinaryIO, chunk_bytes: int = 8 << 20) -> Iterator[
             break
 
 
-def _loads(data: bytes):
+def _decode_piece(piece: bytes, decoder: msgspec.json.Decoder | None):
+    """Typed when the piece fits the decoder's type, else plain JSON (dicts)."""
+    if decoder is not None:
+        try:
+            return decoder.decode(piece)
+        except msgspec.ValidationError:
+            pass  # valid JSON of another shape, or the cut is inside a string
+    return orjson.loads(piece)
+
+
+def _loads(data: bytes, decoder: msgspec.json.Decoder | None = None):
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+        return _decode_piece(data, decoder)
+    except (orjson.JSONDecodeError, msgspec.DecodeError) as exc:
         raise JsonShapeError(f"not valid JSON ({exc})") from None
 
 

@@ -95,29 +95,24 @@ def analyse(
     hop = _hop_rows(tree, kind, service_code, caller_code, roots, under & ~cp.asynchronous)
     names = _hop_names(spans, tree, hop, kind, hop_names or {})
 
-    # buckets: a hop's name, or "<service> (self)" for local work
-    hop_name = np.where(hop >= 0, names[np.maximum(hop, 0)], None)
-    local = np.array([f"{s} (self)" for s in services] + ["? (self)"], dtype=object)
-    bucket = np.where(hop >= 0, hop_name, local[service_code])
+    bucket = _buckets(hop, names, service_code, services)
     rows = np.flatnonzero(under & ~cp.asynchronous)
     trace_codes = spans["trace_id"].cat.codes.to_numpy()
     trace_ids = spans["trace_id"].cat.categories
-    attribution = pd.DataFrame({
-        "trace_id": trace_ids[trace_codes[rows]],
-        "bucket": bucket[rows],
-        "is_hop": hop[rows] >= 0,
-        "cp_us": cp.cp_us[rows],
-    }).groupby(["trace_id", "bucket", "is_hop"], observed=True, sort=False)["cp_us"].sum() \
-        .reset_index()
 
+    def trace_column(rows: np.ndarray) -> pd.Categorical:
+        return pd.Categorical.from_codes(trace_codes[rows], categories=trace_ids)
+
+    attribution = _attribution(trace_codes[rows], bucket.codes[rows], bucket.categories,
+                               hop[rows] >= 0, cp.cp_us[rows], trace_ids)
     calls_rows = np.flatnonzero(hop == np.arange(len(hop)))
     calls = _calls(spans, tree, calls_rows, names, start, duration, kind, selfs,
-                   trace_ids[trace_codes[calls_rows]])
+                   trace_column(calls_rows))
     err = spans["error"].to_numpy(dtype=bool) | (
         spans["status_code"].fillna(0).to_numpy(dtype=np.int64) >= 500)
     subtree_error = np.bincount(cp.root_of[under & err], minlength=len(spans))
     traces = pd.DataFrame({
-        "trace_id": trace_ids[trace_codes[roots]],
+        "trace_id": trace_column(roots),
         "start_us": start[roots],
         "duration_us": duration[roots],
         "error": subtree_error[roots] > 0,
@@ -126,10 +121,10 @@ def analyse(
     asy = np.flatnonzero(cp.asynchronous)
     root_end = (start + duration)[cp.root_of[asy]]
     asynchronous = pd.DataFrame({
-        "trace_id": trace_ids[trace_codes[asy]],
-        "service": spans["service"].to_numpy()[asy],
-        "name": spans["name"].to_numpy()[asy],
-        "kind": spans["kind"].to_numpy()[asy],
+        "trace_id": trace_column(asy),
+        "service": np.asarray(spans["service"].array.take(asy)),
+        "name": np.asarray(spans["name"].array.take(asy)),
+        "kind": np.asarray(spans["kind"].array.take(asy)),
         "start_us": start[asy],
         "duration_us": duration[asy],
         "after_order_us": (start + duration)[asy] - root_end,
@@ -140,6 +135,34 @@ def analyse(
                             depth=tree.depth, parent_row=tree.parent, root_row=cp.root_of)
     return OrderAnalysis(service, span, caller_name, traces, calls, attribution, asynchronous,
                          {k: int(v) for k, v in anomalies.items() if v}, analysed)
+
+
+def _buckets(hop: np.ndarray, names: np.ndarray, service_code: np.ndarray,
+             services: list[str]) -> pd.Categorical:
+    """Per row: the name of its hop, or "<service> (self)" for local work."""
+    calls = np.flatnonzero(hop == np.arange(len(hop)))
+    hop_codes, hop_names = pd.factorize(names[calls])
+    call_code = np.zeros(len(hop), dtype=np.int64)
+    call_code[calls] = hop_codes
+    labels = np.array([f"{s} (self)" for s in services] + ["? (self)"] + list(hop_names),
+                      dtype=object)
+    label_codes, categories = pd.factorize(labels)  # a hop may be named like local work
+    local = np.where(service_code >= 0, service_code, len(services))
+    raw = np.where(hop >= 0, len(services) + 1 + call_code[np.maximum(hop, 0)], local)
+    return pd.Categorical.from_codes(label_codes[raw], categories=categories)
+
+
+def _attribution(trace: np.ndarray, bucket: np.ndarray, buckets: pd.Index, is_hop: np.ndarray,
+                 cp_us: np.ndarray, trace_ids: pd.Index) -> pd.DataFrame:
+    """Critical-path µs summed per trace × bucket (grouped on integer codes)."""
+    key = (trace.astype(np.int64) * max(len(buckets), 1) + bucket) * 2 + is_hop
+    keys, first, group = np.unique(key, return_index=True, return_inverse=True)
+    return pd.DataFrame({
+        "trace_id": pd.Categorical.from_codes(trace[first], categories=trace_ids),
+        "bucket": pd.Categorical.from_codes(bucket[first], categories=buckets),
+        "is_hop": is_hop[first],
+        "cp_us": np.bincount(group, weights=cp_us, minlength=len(keys)).astype(np.int64),
+    })
 
 
 def _caller(caller, roots, tree, kind, service_code, services, under, asynchronous) -> int:
@@ -200,26 +223,33 @@ def _hop_rows(tree, kind, service_code, caller, roots, blocking) -> np.ndarray:
 
 def _hop_names(spans, tree, hop, kind, overrides: dict[str, str]) -> np.ndarray:
     """Name of each call: its peer (remoteEndpoint or peer.service), else its callee's server
-    span's service, else the span name; `overrides` maps NAME=SERVICE."""
+    span's service, else the span name; `overrides` maps NAME=SERVICE. None on other rows."""
     n = len(hop)
-    calls = hop == np.arange(n)
-    remote = spans["remote_service"].astype(object).to_numpy()
-    service = spans["service"].astype(object).to_numpy()
-    name = spans["name"].astype(object).to_numpy()
-    callee = np.full(n, None, dtype=object)
+    calls = np.flatnonzero(hop == np.arange(n))
+
+    def at_calls(column: str, rows: np.ndarray = calls) -> np.ndarray:
+        return np.asarray(spans[column].array.take(rows), dtype=object)
+
+    remote, name = at_calls("remote_service"), at_calls("name")
     server_child = np.flatnonzero((kind == SERVER) & (tree.parent >= 0))
-    server_child = server_child[calls[tree.parent[server_child]]]
-    callee[tree.parent[server_child]] = service[server_child]
+    server_child = server_child[hop[tree.parent[server_child]] == tree.parent[server_child]]
+    callee_of = np.full(n, -1, dtype=np.int64)
+    callee_of[tree.parent[server_child]] = server_child  # the (last) server answering a call
+    callee = np.full(len(calls), None, dtype=object)
+    answered = callee_of[calls] >= 0
+    callee[answered] = at_calls("service", callee_of[calls][answered])
     names = np.where(pd.notna(remote), remote, np.where(pd.notna(callee), callee, name))
     names = np.where(pd.isna(names), "?", names)
     by_service = {svc.lower(): hop_name for hop_name, svc in overrides.items()}
     if by_service:
-        for i in np.flatnonzero(calls):
+        for i in range(len(calls)):
             for candidate in (callee[i], remote[i], name[i]):
                 if isinstance(candidate, str) and candidate.lower() in by_service:
                     names[i] = by_service[candidate.lower()]
                     break
-    return names.astype(object)
+    out = np.full(n, None, dtype=object)
+    out[calls] = names
+    return out
 
 
 def _calls(spans, tree, rows, names, start, duration, kind, selfs, trace_ids):

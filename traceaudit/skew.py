@@ -13,14 +13,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from traceaudit.tree import Tree
+from traceaudit.tree import Tree, column_codes
 
 
 def host_keys(spans: pd.DataFrame) -> np.ndarray:
     """Host of each span: its IP where known, else its service name."""
     ip = spans["endpoint"].cat.codes.to_numpy().astype(np.int64) if "endpoint" in spans \
         else np.full(len(spans), -1, dtype=np.int64)
-    service = pd.factorize(spans["service"])[0].astype(np.int64)
+    service = column_codes(spans["service"])
     offset = len(spans["endpoint"].cat.categories) if "endpoint" in spans else 0
     return np.where(ip >= 0, ip, np.where(service >= 0, offset + service, -1))
 

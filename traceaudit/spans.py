@@ -2,7 +2,8 @@
 
 Columns: `trace_id, span_id, parent_id, service, name, kind, remote_service, start_us,
 duration_us, status_code, error, tags`, plus `shared` (the server half of a B3 RPC that reuses
-its client's span id) and `endpoint` (the host key used for clock-skew correction).
+its client's span id), `endpoint` (the host key used for clock-skew correction) and
+`span_key`/`parent_key` (the ids as uint64, 0 if absent, so the analysis never re-parses hex).
 Normalised as Zipkin's own read path does: ids lower-case and left-padded, names lower-cased,
 one copy of a trace fetched twice, fragments of one span merged, `shared` back-filled.
 Every oddity is counted in `frame.attrs["anomalies"]`.
@@ -14,10 +15,13 @@ import gc
 import operator
 import re
 from collections import Counter
-from collections.abc import Iterable
-from itertools import chain, repeat
+from collections.abc import Callable, Iterable
+from functools import partial
+from itertools import chain, compress, repeat
+from operator import attrgetter, itemgetter
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pandas as pd
 
@@ -67,18 +71,69 @@ def mix_keys(ids: np.ndarray, *parts: np.ndarray) -> np.ndarray:
 
 def hex_ids(values) -> np.ndarray:
     """Span ids (16-hex strings, None for absent) → uint64; absent or invalid → 0."""
-    values = list(values)
+    return _span_ids(values)[0]
+
+
+def id_keys(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Span and parent ids as uint64 (0: absent): the frame's key columns, else parsed."""
+    if "span_key" in spans and "parent_key" in spans:
+        return (spans["span_key"].to_numpy(dtype=np.uint64),
+                spans["parent_key"].to_numpy(dtype=np.uint64))
+    return hex_ids(spans["span_id"].to_numpy()), hex_ids(spans["parent_id"].to_numpy())
+
+
+_ZERO_ID = "0" * 16
+_HEX_VALUE = np.full(256, 255, dtype=np.uint8)
+_HEX_VALUE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16)
+_HEX_VALUE[np.frombuffer(b"ABCDEF", np.uint8)] = np.arange(10, 16) + 16  # +16 flags upper case
+
+
+def _hex_digits(values: np.ndarray, width: int) -> np.ndarray | None:
+    """(n, width) digit values (255: not hex, +16: upper case) of strings of exactly `width`
+    characters, or None if any value is not such a string (the caller then goes slowly)."""
     try:
-        return np.fromiter(map(int, [v if type(v) is str else "0" for v in values], repeat(16)),
-                           dtype=np.uint64,
-                           count=len(values))
-    except (TypeError, ValueError, OverflowError):
-        out = np.zeros(len(values), dtype=np.uint64)
-        for i, v in enumerate(values):
-            v = normalize_span_id(v)
-            if v is not None:
-                out[i] = int(v, 16)
-        return out
+        raw = "".join(values).encode("ascii")
+    except (TypeError, UnicodeEncodeError):
+        return None
+    if len(raw) != width * len(values) or any(
+            np.fromiter(map(len, values), np.int64, len(values)) != width):
+        return None
+    return _HEX_VALUE[np.frombuffer(raw, np.uint8)].reshape(len(values), width)
+
+
+def _span_ids(values) -> tuple[np.ndarray, np.ndarray]:
+    """Span ids → (uint64, 0 if absent or invalid; normalised strings, None if so)."""
+    ids = np.array(values, dtype=object) if not isinstance(values, np.ndarray) \
+        else values.astype(object)
+    if not len(ids):
+        return np.zeros(0, np.uint64), ids
+    absent = pd.isna(ids)
+    filled = np.where(absent, _ZERO_ID, ids) if absent.any() else ids
+    digits = _hex_digits(filled, 16)
+    if digits is None or (digits == 255).any():
+        norm = np.array([normalize_span_id(v) for v in ids], dtype=object)
+        return np.array([0 if v is None else int(v, 16) for v in norm], np.uint64), norm
+    if (digits >= 16).any():  # upper case: lower it, as Zipkin does
+        upper = (digits >= 16).any(axis=1)
+        digits = digits & 15
+        ids = ids.copy()
+        ids[upper] = [v.lower() for v in ids[upper]]
+    packed = (digits[:, 0::2] << 4) | digits[:, 1::2]
+    out = packed.view(">u8").ravel().astype(np.uint64)
+    if (out == 0).any():  # all zeros is no id
+        ids = np.where(out == 0, None, ids)
+    return out, ids
+
+
+def _trace_ids(values: list) -> list:
+    """First-span trace ids → normalised (None if unusable), vectorised for the usual case."""
+    arr = np.array(values, dtype=object)
+    for width in (32, 16):  # all lower-hex of one width, none with a zero (high) half
+        digits = _hex_digits(arr, width)
+        if digits is not None and not (digits >= 16).any() \
+                and (digits[:, :16] != 0).any(axis=1).all():
+            return values
+    return [normalize_trace_id(v) for v in values]
 
 
 class _Book:
@@ -90,10 +145,10 @@ class _Book:
 
     def encode(self, values: list) -> np.ndarray:
         codes, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=True)
-        table = np.array([self._code(u) for u in uniques] + [-1], dtype=np.int32)
+        table = np.array([self.code(u) for u in uniques] + [-1], dtype=np.int32)
         return table[codes]
 
-    def _code(self, value) -> int:
+    def code(self, value) -> int:
         if not isinstance(value, str) or not value:
             return -1
         value = value.lower() if self.lower else value
@@ -103,51 +158,143 @@ class _Book:
         return pd.Categorical.from_codes(codes, categories=list(self.codes) or ["?"])
 
 
-_FIELDS = ("id", "parentId", "kind", "name", "timestamp", "duration", "shared")
+def _first_present(code_of, *sources: tuple[list, Callable]) -> np.ndarray:
+    """Per row, `code_of` the first source's value that is a non-empty string (-1 if none is).
+
+    A source is (objects, getter): the getter maps an iterable of the objects to their values;
+    it runs only on the rows still open.
+    """
+    n = len(sources[0][0])
+    out = np.full(n, -1, dtype=np.int32)
+    todo = np.arange(n)
+    for objects, get in sources:
+        codes, uniques = pd.factorize(np.array(list(get(compress(objects, _mask(todo, n)))
+                                                     if len(todo) < n else get(objects)),
+                                                dtype=object))
+        present = np.array([isinstance(u, str) and u != "" for u in uniques] + [False])[codes]
+        if present.any():
+            table = np.full(len(uniques), -1, dtype=np.int32)
+            for i in np.unique(codes[present]):  # code only what is used: no unused categories
+                table[i] = code_of(uniques[i])
+            out[todo[present]] = table[codes[present]]
+            todo = todo[~present]
+        if not len(todo):
+            break
+    return out
 
 
-def _fast_columns(spans: list[dict]) -> dict:
-    """Field lists of well-formed spans with C-level loops; raises on anything unusual."""
-    col = {k: list(map(_get, spans, repeat(k))) for k in _FIELDS}
-    local = [e or _EMPTY for e in map(_get, spans, repeat("localEndpoint"))]
-    remote = [e or _EMPTY for e in map(_get, spans, repeat("remoteEndpoint"))]
-    tags = list(map(_get, spans, repeat("tags")))
-    tg = [t or _EMPTY for t in tags]
-    col["service"] = list(map(_get, local, repeat("serviceName")))
-    col["ipv4"] = list(map(_get, local, repeat("ipv4")))
-    col["ipv6"] = list(map(_get, local, repeat("ipv6")))
-    col["tags"] = tags
-    col["error"] = list(map(operator.contains, tg, repeat("error")))
-    # the peer: remoteEndpoint, else peer.service, the broker or the database system
-    col["remote"] = [a or b or c or d for a, b, c, d in zip(
-        map(_get, remote, repeat("serviceName")), map(_get, tg, repeat("peer.service")),
-        map(_get, tg, repeat("messaging.system")), map(_get, tg, repeat("db.system")),
-        strict=True)]
-    col["status"] = [a or b or c for a, b, c in zip(
-        map(_get, tg, repeat("http.status_code")),
-        map(_get, tg, repeat("http.response.status_code")),
-        map(_get, tg, repeat("rpc.grpc.status_code")), strict=True)]
-    col["otel.status_code"] = list(map(_get, tg, repeat("otel.status_code")))
-    col["timestamp"] = np.array(col["timestamp"], dtype=np.float64)
-    col["duration"] = np.array(col["duration"], dtype=np.float64)
-    return col
+def _mask(rows: np.ndarray, n: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return mask
+
+
+class _Endpoint(msgspec.Struct, gc=False):
+    serviceName: str | None = None
+    ipv4: str | None = None
+    ipv6: str | None = None
+
+
+def _tag(name: str):
+    return msgspec.field(name=name, default=None)
+
+
+class _Tags(msgspec.Struct, gc=False):
+    """The tags the analysis reads; the parser skips all others without making objects."""
+
+    error: str | None = None
+    peer_service: str | None = _tag("peer.service")
+    messaging_system: str | None = _tag("messaging.system")
+    db_system: str | None = _tag("db.system")
+    http_status_code: str | None = _tag("http.status_code")
+    http_response_status_code: str | None = _tag("http.response.status_code")
+    rpc_grpc_status_code: str | None = _tag("rpc.grpc.status_code")
+    otel_status_code: str | None = _tag("otel.status_code")
+
+
+_TAG_KEYS = {f.name: f.encode_name for f in msgspec.structs.fields(_Tags)}
+
+
+class _Span(msgspec.Struct, gc=False):
+    """A well-formed Zipkin v2 span; anything else fails to decode and goes the slow way."""
+
+    traceId: str | None = None
+    id: str | None = None
+    parentId: str | None = None
+    kind: str | None = None
+    name: str | None = None
+    timestamp: int = 0
+    duration: int = 0
+    shared: bool = False
+    localEndpoint: _Endpoint = msgspec.field(default_factory=_Endpoint)
+    remoteEndpoint: _Endpoint = msgspec.field(default_factory=_Endpoint)
+    tags: _Tags = msgspec.field(default_factory=_Tags)
+
+
+class _TaggedSpan(_Span, gc=False):
+    """The same, keeping every tag."""
+
+    tags: dict[str, str] | None = None
+
+
+def _column(spans: list, field: str) -> list:
+    return list(map(attrgetter(field), spans))
+
+
+def _ints(spans: list, field: str) -> np.ndarray:
+    values = _column(spans, field)
+    try:
+        out = np.fromiter(values, dtype=np.int64, count=len(values))
+    except OverflowError:
+        out = np.array([v if 0 < v < 2**63 else 0 for v in values], dtype=np.int64)
+    return np.maximum(out, 0)
+
+
+def _attr(objects, field: str):
+    return map(attrgetter(field), objects)
+
+
+def _key(objects, key: str):
+    return map(_get, objects, repeat(key))
+
+
+class _Fields:
+    """The fields of a chunk's spans, each read when first asked for."""
+
+    def __init__(self, spans: list, tagged: bool) -> None:
+        self.spans, self.tagged = spans, tagged
+        self.local = _column(spans, "localEndpoint")
+        self.remote = _column(spans, "remoteEndpoint")
+        raw = _column(spans, "tags")
+        self.raw_tags = raw if tagged else None
+        self.tags = [t or _EMPTY for t in raw] if tagged else raw
+
+    def tag(self, field: str):
+        """A getter of one of `_Tags`'s fields, from structs or dicts."""
+        key = _TAG_KEYS[field]
+        return partial(_key, key=key) if self.tagged else partial(_attr, field=field)
+
+    def error(self) -> np.ndarray:
+        if self.tagged:
+            has = np.fromiter(map(operator.contains, self.tags, repeat("error")), dtype=bool,
+                              count=len(self.tags))
+        else:
+            has = pd.notna(np.array(_column(self.tags, "error"), dtype=object))
+        otel = np.array(list(self.tag("otel_status_code")(self.tags)), dtype=object)
+        return has | (otel == "ERROR")
 
 
 def _checked_span(s) -> dict | None:
-    """One span made safe for `_fast_columns` (wrong types dropped), or None if unusable."""
+    """One span made safe for `_Span` (wrong types dropped), or None if it is no object."""
     if not isinstance(s, dict):
         return None
-    out = {k: s.get(k) for k in _FIELDS}
-    out["id"] = normalize_span_id(out["id"])
-    if out["id"] is None:
-        return None
-    out["parentId"] = normalize_span_id(out["parentId"])
+    out = {k: v for k in ("traceId", "id", "parentId", "kind", "name")
+           if isinstance(v := s.get(k), str)}
     for k in ("timestamp", "duration"):
-        v = out[k]
-        out[k] = v if isinstance(v, int | float) and not isinstance(v, bool) else None
-    for k in ("kind", "name"):
-        out[k] = out[k] if isinstance(out[k], str) else None
-    out["shared"] = out["shared"] is True
+        v = s.get(k)
+        if isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 2**63:
+            out[k] = int(v)
+    out["shared"] = s.get("shared") is True
     for k in ("localEndpoint", "remoteEndpoint"):
         e = s.get(k)
         if isinstance(e, dict):
@@ -164,6 +311,8 @@ class SpansBuilder:
 
     def __init__(self, keep_tags: bool = True) -> None:
         self.keep_tags = keep_tags
+        self.span_type = _TaggedSpan if keep_tags else _Span
+        self.decoder = msgspec.json.Decoder(list[list[self.span_type]])
         self.names, self.services, self.endpoints = _Book(), _Book(), _Book(lower=False)
         self.anomalies: Counter = Counter()
         self.trace_ids: list[str] = []
@@ -171,93 +320,103 @@ class SpansBuilder:
         self.parts: list[dict] = []
 
     def add(self, traces: Iterable) -> None:
-        """Add a list of traces (each a list of span dicts)."""
-        spans: list = []
-        sizes: list[int] = []
-        for trace in traces:
-            tid = self._trace_id(trace) if isinstance(trace, list) and trace else None
-            if tid is None:
-                self.anomalies["bad_trace"] += 1
-                continue
-            self.trace_ids.append(tid)
-            sizes.append(len(trace))
-            spans.extend(trace)
-        if not spans:
-            return
-        self.trace_sizes.extend(sizes)
-        first = len(self.trace_ids) - len(sizes)
-        trace_no = np.repeat(np.arange(first, first + len(sizes)), sizes)
+        """Add a list of traces (each a list of spans: dicts, or what `decoder` made)."""
+        traces = traces if isinstance(traces, list) else list(traces)
         try:
-            col = _fast_columns(spans)
-            ok = np.ones(len(spans), dtype=bool)
-        except (TypeError, ValueError, AttributeError):
-            checked = [_checked_span(s) for s in spans]
-            ok = np.array([c is not None for c in checked], dtype=bool)
-            col = _fast_columns([c for c in checked if c is not None])
-            self.anomalies["bad_span"] += int((~ok).sum())
-        self.parts.append(self._columns(col, trace_no[ok]))
+            traces = msgspec.convert(traces, list[list[self.span_type]])
+        except msgspec.ValidationError:
+            traces = [self._checked_trace(t) for t in traces]
+        kept = [t for t in traces if t]
+        self.anomalies["bad_trace"] += len(traces) - len(kept)
+        if not kept:
+            return
+        tids = _trace_ids(list(map(attrgetter("traceId"), map(itemgetter(0), kept))))
+        if None in tids:  # fall back to any span with a usable id
+            tids = [tid or self._trace_id(t) for tid, t in zip(tids, kept, strict=True)]
+            good = [tid is not None for tid in tids]
+            self.anomalies["bad_trace"] += good.count(False)
+            kept = list(compress(kept, good))
+            tids = list(compress(tids, good))
+            if not kept:
+                return
+        sizes = list(map(len, kept))
+        first = len(self.trace_ids)
+        self.trace_ids.extend(tids)
+        self.trace_sizes.extend(sizes)
+        trace_no = np.repeat(np.arange(first, first + len(sizes)), sizes)
+        self.parts.append(self._columns(list(chain.from_iterable(kept)), trace_no))
 
-    def _trace_id(self, trace: list) -> str | None:
-        first = trace[0]
-        tid = normalize_trace_id(first.get("traceId")) if isinstance(first, dict) else None
-        if tid is None:  # fall back to any span with a usable id
-            for span in trace:
-                if isinstance(span, dict) and (tid := normalize_trace_id(span.get("traceId"))):
-                    break
-        return tid
+    def _checked_trace(self, trace) -> list | None:
+        if not isinstance(trace, list) or not trace:
+            return None
+        checked = [c for c in map(_checked_span, trace) if c is not None]
+        self.anomalies["bad_span"] += len(trace) - len(checked)
+        return msgspec.convert(checked, list[self.span_type]) if checked else None
 
-    def _columns(self, col: dict, trace_no: np.ndarray) -> dict:
-        n = len(trace_no)
-        ts, dur = col["timestamp"], col["duration"]
-        ts = np.where(np.isnan(ts) | (ts <= 0), 0, ts).astype(np.int64)
-        dur = np.where(np.isnan(dur) | (dur <= 0), 0, dur).astype(np.int64)
-        kind_codes, kind_uniques = pd.factorize(np.array(col["kind"], dtype=object))
-        kt = np.array([_KIND_CODE.get(k.upper() if isinstance(k, str) else k, -1)
-                       for k in kind_uniques] + [-1], dtype=np.int8)
-        self.anomalies["unknown_kind"] += sum(
-            int((kind_codes == i).sum()) for i, k in enumerate(kind_uniques)
-            if (k.upper() if isinstance(k, str) else k) not in _KIND_CODE)
-        remote = self.services.encode(col["remote"])
-        ip = self.endpoints.encode([a or b for a, b in zip(col["ipv4"], col["ipv6"], strict=True)])
-        codes, uniques = pd.factorize(np.array(col["status"], dtype=object))
-        status = np.array([_to_int(u) for u in uniques] + [-1], dtype=np.int32)[codes]
-        otel = col["otel.status_code"]
-        otel_error = np.array([v == "ERROR" for v in otel], dtype=bool) \
-            if otel.count(None) != n else np.zeros(n, dtype=bool)
+    @staticmethod
+    def _trace_id(trace: list) -> str | None:
+        for span in trace:
+            if tid := normalize_trace_id(span.traceId):
+                return tid
+        return None
+
+    def _columns(self, spans: list, trace_no: np.ndarray) -> dict:
+        sid, sid_text = _span_ids(_column(spans, "id"))
+        pid, pid_text = _span_ids(_column(spans, "parentId"))
+        f = _Fields(spans, self.keep_tags)
+        service = partial(_attr, field="serviceName")
+        kinds = np.array(_column(spans, "kind"), dtype=object)
+        kind_codes, kind_uniques = pd.factorize(kinds)
+        kind_table = np.array([_KIND_CODE.get(k.upper(), -1) for k in kind_uniques] + [-1],
+                              dtype=np.int8)
+        kind = kind_table[kind_codes]
+        self.anomalies["unknown_kind"] += int(((kind < 0) & (kind_codes >= 0)).sum())
         out = {
             "trace": trace_no,
-            "span_id": col["id"],
-            "parent_id": col["parentId"],
-            "service": self.services.encode(col["service"]),
-            "name": self.names.encode(col["name"]),
-            "kind": kt[kind_codes],
-            "remote": remote,
-            "start": ts,
-            "duration": dur,
-            "status": status,
-            "error": np.array(col["error"], dtype=bool) | otel_error,
-            "shared": np.array(col["shared"], dtype=bool),
-            "endpoint": ip,
+            "sid": sid,
+            "pid": pid,
+            "span_id": sid_text,
+            "parent_id": pid_text,
+            "service": self.services.encode(list(service(f.local))),
+            "name": self.names.encode(_column(spans, "name")),
+            "kind": kind,
+            # the peer: remoteEndpoint, else peer.service, the broker or the database system
+            "remote": _first_present(self.services.code, (f.remote, service),
+                                     (f.tags, f.tag("peer_service")),
+                                     (f.tags, f.tag("messaging_system")),
+                                     (f.tags, f.tag("db_system"))),
+            "start": _ints(spans, "timestamp"),
+            "duration": _ints(spans, "duration"),
+            "status": _first_present(_to_int, (f.tags, f.tag("http_status_code")),
+                                     (f.tags, f.tag("http_response_status_code")),
+                                     (f.tags, f.tag("rpc_grpc_status_code"))),
+            "error": f.error(),
+            "shared": np.fromiter(_column(spans, "shared"), dtype=bool, count=len(spans)),
+            "endpoint": _first_present(self.endpoints.code,
+                                       (f.local, partial(_attr, field="ipv4")),
+                                       (f.local, partial(_attr, field="ipv6"))),
         }
         if self.keep_tags:
-            out["tags"] = col["tags"]
+            out["tags"] = f.raw_tags
         return out
 
     def frame(self) -> pd.DataFrame:
         """The spans DataFrame of everything added so far."""
         parts = self.parts
         cat = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.int64)
-               for k in ("trace", "service", "name", "kind", "remote", "start", "duration",
-                         "status", "error", "shared", "endpoint")}
-        span_ids = _ids_array(list(chain.from_iterable(p["span_id"] for p in parts)))
-        parent_ids = _ids_array(list(chain.from_iterable(p["parent_id"] for p in parts)))
+               for k in ("trace", "sid", "pid", "service", "name", "kind", "remote", "start",
+                         "duration", "status", "error", "shared", "endpoint")}
+        span_ids = np.concatenate([p["span_id"] for p in parts]) if parts \
+            else np.zeros(0, object)
+        parent_ids = np.concatenate([p["parent_id"] for p in parts]) if parts \
+            else np.zeros(0, object)
         tags = list(chain.from_iterable(p["tags"] for p in parts)) if self.keep_tags else None
         self.parts = []
         keep = _one_copy_per_trace(self.trace_ids, self.trace_sizes, cat["trace"])
         if not keep.all():
             self.anomalies["duplicate_trace_copies"] += int(
                 len(np.unique(cat["trace"][~keep])))
-        bad = pd.isna(span_ids)
+        bad = cat["sid"] == 0
         self.anomalies["bad_span"] += int(bad.sum())
         keep &= ~bad
         if not keep.all():
@@ -273,8 +432,8 @@ class SpansBuilder:
         kind = pd.Categorical.from_codes(cat["kind"].astype(np.int64), categories=KINDS)
         df = pd.DataFrame({
             "trace_id": pd.Categorical.from_codes(trace_codes, categories=trace_cats),
-            "span_id": span_ids,
-            "parent_id": parent_ids,
+            "span_id": pd.array(span_ids, dtype="str"),
+            "parent_id": pd.array(parent_ids, dtype="str"),
             "service": services.categorical(cat["service"]),
             "name": self.names.categorical(cat["name"]),
             "kind": kind,
@@ -287,26 +446,14 @@ class SpansBuilder:
             "tags": tags if tags is not None else np.full(len(cat["trace"]), None, object),
             "shared": cat["shared"],
             "endpoint": self.endpoints.categorical(cat["endpoint"]),
+            "span_key": cat["sid"],
+            "parent_key": cat["pid"],
         })
         self.anomalies["missing_timestamp"] += int((cat["start"] == 0).sum())
         self.anomalies["missing_duration"] += int((cat["duration"] == 0).sum())
         df = merge_fragments(df, self.anomalies)
         df.attrs["anomalies"] = {k: v for k, v in self.anomalies.items() if v}
         return df
-
-
-def _ids_array(ids: list) -> np.ndarray:
-    """Span ids as normalised strings (object array); short ids are left-padded."""
-    arr = np.array(ids, dtype=object)
-    try:
-        if set(map(len, filter(None, ids))) <= {16}:
-            return arr
-    except TypeError:
-        pass
-    for i, v in enumerate(ids):
-        if v is not None and (type(v) is not str or len(v) != 16):
-            arr[i] = normalize_span_id(v)
-    return arr
 
 
 def _to_int(value) -> int:
@@ -341,7 +488,7 @@ def merge_fragments(df: pd.DataFrame, anomalies: Counter | None = None) -> pd.Da
     """
     anomalies = anomalies if anomalies is not None else Counter()
     trace = df["trace_id"].cat.codes.to_numpy()
-    sid = hex_ids(df["span_id"].to_numpy())
+    sid = id_keys(df)[0]
     base = pd.DataFrame({"t": trace, "s": df["span_id"].to_numpy(),
                          "v": df["service"].cat.codes.to_numpy(),
                          "e": df["endpoint"].cat.codes.to_numpy()})
@@ -365,6 +512,8 @@ def merge_fragments(df: pd.DataFrame, anomalies: Counter | None = None) -> pd.Da
             groups, sort=False, observed=True, dropna=False).max()
         merged["duration_us"] = end.to_numpy() - merged["start_us"].to_numpy()
         merged = merged.reset_index(drop=True).astype(df.dtypes.to_dict())
+        if "parent_key" in merged:  # the parent id may come from another fragment
+            merged["parent_key"] = hex_ids(merged["parent_id"].to_numpy())
         anomalies["fragments_merged"] += int(dup.sum() - len(merged))
         df = pd.concat([df[~dup], merged], ignore_index=True)
     # a SERVER that answers a CLIENT with the same id is the shared half (B3), flag or not
@@ -372,7 +521,7 @@ def merge_fragments(df: pd.DataFrame, anomalies: Counter | None = None) -> pd.Da
     if server.any():
         if dup.any():
             trace = df["trace_id"].cat.codes.to_numpy()
-            sid = hex_ids(df["span_id"].to_numpy())
+            sid = id_keys(df)[0]
         key = mix_keys(sid, trace)
         hit = np.isin(key[server], key[(df["kind"] == "CLIENT").to_numpy()])
         if hit.any():
@@ -414,7 +563,7 @@ def read_spans(path: str | Path, *, keep_tags: bool = True, progress=None) -> pd
     gc.disable()  # parsing makes millions of acyclic objects; collections only cost time
     try:
         with open(path, "rb") as fh:
-            for chunk in iter_trace_chunks(fh):
+            for chunk in iter_trace_chunks(fh, decoder=builder.decoder):
                 builder.add(chunk)
                 if progress is not None:
                     progress(fh.tell())

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from traceaudit.spans import hex_ids
+from traceaudit.spans import KINDS, id_keys
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _MIX2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -62,18 +62,23 @@ class _Lookup:
         return np.where(self.keys[pos] == keys, self.rows[pos], -1)
 
 
+def column_codes(column: pd.Series) -> np.ndarray:
+    """Integer codes of a column (-1: missing); free for a categorical."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64)
+    return pd.factorize(column)[0]
+
+
 def build_tree(spans: pd.DataFrame) -> Tree:
     """Resolve parents, then order the rows top-down; cycles are broken and counted."""
     n = len(spans)
     anomalies: Counter = Counter()
-    trace = spans["trace_id"].cat.codes.to_numpy().astype(np.int64) if isinstance(
-        spans["trace_id"].dtype, pd.CategoricalDtype) else pd.factorize(spans["trace_id"])[0]
-    sid = hex_ids(spans["span_id"].to_numpy())
-    pid = hex_ids(spans["parent_id"].to_numpy())
-    kind = spans["kind"].astype(object).to_numpy()
+    trace = column_codes(spans["trace_id"])
+    sid, pid = id_keys(spans)
+    kind = spans["kind"].cat.codes.to_numpy()
     shared = spans["shared"].to_numpy(dtype=bool) if "shared" in spans else np.zeros(n, bool)
-    shared = shared & (kind == "SERVER")
-    service = pd.factorize(spans["service"])[0]
+    shared = shared & (kind == KINDS.index("SERVER"))
+    service = column_codes(spans["service"])
     rows = np.arange(n, dtype=np.int64)
 
     key_id = _keys(trace, sid)
