@@ -50,6 +50,17 @@ def test_a_missing_program_module_is_named(tmp_path: Path, monkeypatch) -> None:
         shop.up(timeout=5)
 
 
+def test_a_program_that_exits_is_named_with_its_last_output(tmp_path: Path) -> None:
+    shop = Stack({"SHOP_PORT_OFFSET": str(OFFSET), "SHOP_VAR_DIR": str(tmp_path),
+                  "LOG_LEVEL": "bogus"}, programs=["customer"])
+    try:
+        with pytest.raises(StackError, match=r"(?is)customer exited .*'bogus'"):
+            shop.up(timeout=30)
+    finally:
+        shop.down()
+    assert shop.pids() == []
+
+
 class Forwarder:
     """A TCP forwarder to PostgreSQL that can be switched off: a database outage on demand."""
 
