@@ -161,4 +161,4 @@ def test_confirmations_wait_in_the_queue_while_notification_is_down(
             publish(stack, order_confirmation(reference), str(uuid.uuid4()))
     finally:
         stack.start("notification")
-    assert eventually(lambda: all(len(by_reference(api, r)) == 1 for r in references))
+    assert eventually(lambda: all(len(by_reference(api, r)) == 1 for r in references), 10)
