@@ -25,6 +25,7 @@ from pathlib import Path
 import click
 import httpx
 import orjson
+import psutil
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -191,7 +192,10 @@ def main(total: int, batch: int, senders: int, runs: int) -> None:
         db = directory / "zipkin.sqlite3"
         process, url = start_collector(db, max_spans=max(total, 1_000_000))
         try:
+            server = psutil.Process(process.pid)
+            cpu_before = sum(server.cpu_times()[:2])
             http_s = ingest_http(url, batches, senders)
+            server_cpu_s = sum(server.cpu_times()[:2]) - cpu_before
             base_s = ingest_baseline(batches, directory)
             stored = httpx.get(f"{url}/health").json()["zipkin"]["details"]["SQLite"]["details"]
             queries = {
@@ -204,6 +208,9 @@ def main(total: int, batch: int, senders: int, runs: int) -> None:
                 ),
                 "traces annotationQuery=http.status_code=200": (
                     "annotationQuery=http.status_code%3D200&limit=10"
+                ),
+                "traces serviceName=nobody (scans the 1h window)": (
+                    "serviceName=nobody&lookback=3600000&limit=10"
                 ),
             }
             rows = []
@@ -229,6 +236,7 @@ def main(total: int, batch: int, senders: int, runs: int) -> None:
         base_p50, base_p99 = latencies(lambda: store.find_traces(query), runs)
         store.close()
 
+    console.width = max(console.width, 130)
     table = Table(title=f"collector at {stored['spans']:,} stored spans")
     table.add_column("figure")
     table.add_column("collector", justify="right")
@@ -236,10 +244,16 @@ def main(total: int, batch: int, senders: int, runs: int) -> None:
     table.add_column("ratio", justify="right")
     http_rate, base_rate = total / http_s, total / base_s
     table.add_row(
-        "ingest spans/s (HTTP JSON, normalise, index) vs raw sqlite3 executemany",
+        "ingest spans/s, wall (HTTP JSON, normalise, index) vs raw sqlite3 executemany",
         f"{http_rate:,.0f}",
         f"{base_rate:,.0f}",
         f"{http_rate / base_rate:.2f}x",
+    )
+    table.add_row(
+        "ingest spans per collector CPU-second (load-independent)",
+        f"{total / server_cpu_s:,.0f}",
+        "",
+        "",
     )
     for label, p50, p99 in rows:
         note = ""
@@ -247,10 +261,12 @@ def main(total: int, batch: int, senders: int, runs: int) -> None:
             note = f"{p50 / base_p50:.1f}x of in-process p50 {base_p50:.1f} / p99 {base_p99:.1f}"
         table.add_row(f"{label} p50 / p99 ms", f"{p50:.1f} / {p99:.1f}", note, "")
     console.print(table)
-    target_ok = http_rate >= 20_000 and rows[0][1] < 200
+    load = os.getloadavg()[0]
     console.print(
-        f"targets (≥20,000 spans/s, <200 ms p50 for the 1h/100 query): "
-        f"{'met' if target_ok else 'NOT met'}"
+        f"targets: ingest ≥20,000 spans/s wall {'met' if http_rate >= 20_000 else 'NOT met'}"
+        f" (per CPU-second {'met' if total / server_cpu_s >= 20_000 else 'NOT met'});"
+        f" 1h/100 query <200 ms p50 {'met' if rows[0][1] < 200 else 'NOT met'}"
+        f" — machine load average {load:.1f} on {os.cpu_count()} cores"
     )
 
 

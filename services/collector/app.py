@@ -14,6 +14,8 @@ import zlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import orjson
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -182,7 +184,10 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
     )
 
 
-_PREFIXES = ("/api/v2", "/zipkin/api/v2")  # Zipkin also serves its API under /zipkin for the UI
+_PREFIXES = ("/api/v2", "/zipkin/api/v2")
+# one ingest thread: bodies are decoded one at a time (they would only fight over the GIL and
+# then queue for the single SQLite writer anyway)
+_INGEST_LIMITER = anyio.CapacityLimiter(1)  # Zipkin also serves its API under /zipkin for the UI
 
 
 async def _ingest(
@@ -217,7 +222,7 @@ async def _ingest(
             metrics.SPANS_DROPPED.labels("span_cap").inc(result.evicted)
         return respond()
 
-    return await run_in_threadpool(work)
+    return await anyio.to_thread.run_sync(work, limiter=_INGEST_LIMITER)
 
 
 def _gunzip(body: bytes) -> bytes:

@@ -19,6 +19,10 @@ KINDS = frozenset({"CLIENT", "SERVER", "PRODUCER", "CONSUMER"})
 _HEX = frozenset("0123456789abcdef")
 _MAX_INT64 = 2**63 - 1
 _IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}", re.ASCII)
+_HEX16 = re.compile(r"[0-9a-f]{16}")
+_CANONICAL_SPAN_ID = re.compile(r"(?!0{16})[0-9a-f]{16}")
+_CANONICAL_TRACE_ID = re.compile(r"(?!0{16})[0-9a-f]{16}(?:[0-9a-f]{16})?")  # non-zero high half
+_ZERO_ID = "0" * 16
 
 
 class SpanError(ValueError):
@@ -59,37 +63,49 @@ def normalise_all(raw: Any) -> list[dict[str, Any]]:
 
 
 def normalise(raw: Any) -> dict[str, Any]:
-    """One span in Zipkin's canonical form (field order of V2SpanWriter, absent fields omitted)."""
-    if not isinstance(raw, dict):
+    """One span in Zipkin's canonical form (field order of V2SpanWriter, absent fields omitted).
+
+    Well-formed input takes the inline fast paths; anything else goes through the checks that
+    produce Zipkin's reasons.
+    """
+    if type(raw) is not dict:
         raise SpanError("Expected a span object")
     get = raw.get
-    if get("traceId") is None:
+    trace_id, span_id = get("traceId"), get("id")
+    if trace_id is None:
         raise SpanError("Incomplete span: traceId is required")
-    if get("id") is None:
+    if span_id is None:
         raise SpanError("Incomplete span: id is required")
-    trace_id = normalise_trace_id(_string(raw, "traceId"))
-    span_id = _span_id(_string(raw, "id"), "id")
+    if type(trace_id) is not str or not _CANONICAL_TRACE_ID.fullmatch(trace_id):
+        trace_id = normalise_trace_id(_string(raw, "traceId"))
+    if type(span_id) is not str or not _CANONICAL_SPAN_ID.fullmatch(span_id):
+        span_id = _span_id(_string(raw, "id"), "id")
     span: dict[str, Any] = {"traceId": trace_id}
-    parent = get("parentId")
-    if parent is not None:
-        parent_id = _span_id(_string(raw, "parentId"), "parentId", allow_zero=True)
-        if parent_id != "0000000000000000" and parent_id != span_id:
+    parent_id = get("parentId")
+    if parent_id is not None:
+        if type(parent_id) is not str or not _HEX16.fullmatch(parent_id):
+            parent_id = _span_id(_string(raw, "parentId"), "parentId", allow_zero=True)
+        if parent_id != _ZERO_ID and parent_id != span_id:
             span["parentId"] = parent_id
     span["id"] = span_id
     kind = get("kind")
     if kind is not None:
-        if not isinstance(kind, str) or kind not in KINDS:
+        if type(kind) is not str or kind not in KINDS:
             raise SpanError(f"kind {kind!r} is not one of CLIENT, SERVER, PRODUCER, CONSUMER")
         span["kind"] = kind
     name = get("name")
     if name is not None:
-        name = _string(raw, "name")
+        if type(name) is not str:
+            raise SpanError("Expected a string at name")
         if name:
             span["name"] = name.lower()
     for field in ("timestamp", "duration"):
-        value = _int(raw, field)
-        if value is not None and value > 0:
-            span[field] = value
+        value = get(field)
+        if value is not None:
+            if type(value) is not int or not 0 < value <= _MAX_INT64:
+                value = _int(raw, field)
+            if value > 0:
+                span[field] = value
     for field in ("localEndpoint", "remoteEndpoint"):
         value = get(field)
         if value is not None:
@@ -97,15 +113,15 @@ def normalise(raw: Any) -> dict[str, Any]:
             if endpoint:
                 span[field] = endpoint
     annotations = get("annotations")
-    if annotations is not None:
-        parsed = _annotations(annotations)
-        if parsed:
-            span["annotations"] = parsed
+    if annotations:
+        span["annotations"] = _annotations(annotations)
+    elif annotations is not None and annotations != []:
+        _annotations(annotations)  # raises the reason
     tags = get("tags")
-    if tags is not None:
-        parsed_tags = _tags(tags)
-        if parsed_tags:
-            span["tags"] = parsed_tags
+    if tags:
+        span["tags"] = _tags(tags)
+    elif tags is not None and tags != {}:
+        _tags(tags)  # raises the reason
     if _bool(raw, "debug"):
         span["debug"] = True
     if _bool(raw, "shared") and kind != "CLIENT":
@@ -236,25 +252,29 @@ def _ipv4_compatible(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | 
 
 
 def _annotations(raw: Any) -> list[dict[str, Any]]:
-    if not isinstance(raw, list):
+    if type(raw) is not list:
         raise SpanError("Expected a list at annotations")
     seen = set()
     for index, item in enumerate(raw):
-        if not isinstance(item, dict) or item.get("timestamp") is None or item.get("value") is None:
+        timestamp = item.get("timestamp") if type(item) is dict else None
+        value = item.get("value") if timestamp is not None else None
+        if value is None:
             raise SpanError(f"Incomplete annotation at annotations[{index}]")
-        timestamp = _int(item, "timestamp")
-        value = _string(item, "value")
+        if type(timestamp) is not int:
+            timestamp = _int(item, "timestamp")
+        if type(value) is not str:
+            raise SpanError(f"Expected a string at annotations[{index}].value")
         seen.add((timestamp, value))
     return [{"timestamp": ts, "value": value} for ts, value in sorted(seen)]
 
 
 def _tags(raw: Any) -> dict[str, str]:
-    if not isinstance(raw, dict):
+    if type(raw) is not dict:
         raise SpanError("Expected an object at tags")
     tags = {}
     for key in sorted(raw):
         value = raw[key]
-        if isinstance(value, str):
+        if type(value) is str:
             tags[key] = value
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             tags[key] = orjson.dumps(value).decode()
