@@ -3,8 +3,6 @@ with continuation lines kept on their record and broken lines counted."""
 
 from __future__ import annotations
 
-import glob
-import gzip
 import io
 import os
 import re
@@ -64,7 +62,11 @@ def expand_paths(paths: Iterable[str] | None) -> list[str]:
         if p == STDIN:
             out.append(STDIN)
             continue
-        matches = sorted(glob.glob(p, recursive=True)) if glob.has_magic(p) else [p]
+        matches = [p]
+        if any(c in p for c in "*?["):
+            import glob  # only for patterns: a CLI start-up saving
+
+            matches = sorted(glob.glob(p, recursive=True))
         if not matches:
             raise FileNotFoundError(f"no files match {p}")
         for m in matches:
@@ -104,6 +106,8 @@ def open_binary(path: str) -> io.BufferedIOBase:
     f = open(path, "rb")  # noqa: SIM115 - returned to the caller, closed there
     if f.peek(2)[:2] == b"\x1f\x8b":
         f.close()
+        import gzip
+
         return gzip.open(path, "rb")
     return f
 
