@@ -28,6 +28,7 @@ class OrderSettings(BaseSettings):
 
     settle_interval: float = 1.0
     settle_batch: int = 50
+    settle_concurrency: int = 5
     stale_created_seconds: float = 30.0
     outbox_poll_interval: float = 1.0
 

@@ -32,25 +32,39 @@ async def unsettled(rt: OrderRuntime) -> list[Order]:
         )).all())
 
 
+async def _settle(rt: OrderRuntime, order: Order) -> bool:
+    """Pay one order; False when payment is still down (the order stays pending)."""
+    try:
+        answer = await pay(rt, order)
+    except PAYMENT_DOWN:
+        return False
+    except Exception as exc:  # noqa: BLE001 - e.g. 402 rejection: recorded by pay()
+        log.info("order not settled", order_id=order.id, error=str(exc).splitlines()[0])
+        return True
+    if answer.status != 200:
+        return False  # pay() kept it pending: wait for the breaker
+    log.info("pending order settled", order_id=order.id, reference=order.reference)
+    return True
+
+
 async def settle_once(rt: OrderRuntime) -> int:
-    """Pay what is unsettled until payment fails again; the number of orders paid."""
+    """Pay what is unsettled until payment fails again; the number of orders handled.
+
+    The first order is the probe (it may be the half-open breaker's trial call); the rest
+    go `settle_concurrency` at a time.
+    """
     if rt.breaker.state is BreakerState.OPEN and rt.breaker.retry_after() > 0:
         return 0
-    paid = 0
-    for order in await unsettled(rt):
-        answer = None
-        try:
-            answer = await pay(rt, order)
-        except PAYMENT_DOWN:
+    orders = await unsettled(rt)
+    if not orders or not await _settle(rt, orders[0]):
+        return 0
+    done, width = 1, rt.settings.settle_concurrency
+    for start in range(1, len(orders), width):
+        outcomes = await asyncio.gather(*(_settle(rt, o) for o in orders[start:start + width]))
+        done += sum(outcomes)
+        if not all(outcomes):
             break
-        except Exception as exc:  # noqa: BLE001 - e.g. 402 rejection: recorded by pay()
-            log.info("order not settled", order_id=order.id, error=str(exc).splitlines()[0])
-            continue
-        if answer.status != 200:
-            break  # payment still down: pay() kept it pending; wait for the breaker
-        paid += 1
-        log.info("pending order settled", order_id=order.id, reference=order.reference)
-    return paid
+    return done
 
 
 async def run_settler(rt: OrderRuntime) -> None:

@@ -59,8 +59,10 @@ class Shop:
             body["reference"] = reference
         return body
 
-    def place(self, body: dict[str, Any], client: httpx.Client | None = None) -> httpx.Response:
-        return (client or self.http).post(self.url("order", "/api/v1/orders"), json=body)
+    def place(self, body: dict[str, Any], client: httpx.Client | None = None,
+              headers: dict[str, str] | None = None) -> httpx.Response:
+        return (client or self.http).post(self.url("order", "/api/v1/orders"), json=body,
+                                          headers=headers)
 
     def order(self, order_id: int) -> dict[str, Any]:
         response = self.get("order", f"/api/v1/orders/{order_id}")
