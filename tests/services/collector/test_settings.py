@@ -51,3 +51,15 @@ def test_cors_origins_come_from_the_environment(configured: TestClient) -> None:
     assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
     default = configured.post("/api/v2/spans", json=[], headers={"Origin": "http://localhost:5173"})
     assert "access-control-allow-origin" not in default.headers
+
+
+def test_span_cap_from_the_environment_bounds_the_store(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("COLLECTOR_MAX_SPANS", "100")
+    app = create_app(CollectorSettings(collector_db=tmp_path / "z.sqlite3"))
+    with TestClient(app) as client:
+        for trace in range(1, 4):
+            spans = [{"traceId": f"{trace:x}", "id": f"{i:x}"} for i in range(1, 51)]
+            assert client.post("/api/v2/spans", json=spans).status_code == 202
+        assert client.get("/api/v2/trace/1").status_code == 404  # oldest trace went whole
+        assert len(client.get("/api/v2/trace/3").json()) == 50
+        assert 'collector_spans_dropped_total{reason="span_cap"}' in client.get("/metrics").text
