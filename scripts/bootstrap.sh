@@ -17,10 +17,11 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# The Debian prometheus package starts a daemon on :9090 that would shadow ours; stop it.
-if pgrep -x prometheus >/dev/null && ! pgrep -af "prometheus.*--config.file=.*deploy/prometheus.yml" >/dev/null; then
-  pkill -x prometheus || true
-fi
+# The Debian prometheus package starts a daemon on :9090 that would shadow ours; stop that one
+# only: a stack's Prometheus (services/prometheus.py) always passes --web.listen-address.
+for pid in $(pgrep -x prometheus || true); do
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--web.listen-address=' || kill "$pid" 2>/dev/null || true
+done
 
 # --- Python ---
 PY=${PYTHON:-python3}
