@@ -20,7 +20,7 @@ fi
 # The Debian prometheus package starts a daemon on :9090 that would shadow ours; stop that one
 # only: a stack's Prometheus (services/prometheus.py) always passes --web.listen-address.
 for pid in $(pgrep -x prometheus || true); do
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--web.listen-address=' || kill "$pid" 2>/dev/null || true
+  grep -qa -- '--web.listen-address=' "/proc/$pid/cmdline" 2>/dev/null || kill "$pid" 2>/dev/null || true
 done
 
 # --- Python ---
