@@ -289,10 +289,12 @@ class Stack:
             self.write_config()
             for stale in (self.socket_path, self.pid_path):
                 stale.unlink(missing_ok=True)
-            subprocess.run(
+            started = subprocess.run(
                 [sys.executable, "-m", "supervisor.supervisord", "-c", str(self.config_path)],
-                env=self.env, cwd=REPO, check=True, timeout=30,
+                env=self.env, cwd=REPO, capture_output=True, text=True, timeout=30,
             )
+            if started.returncode != 0:
+                raise StackError(f"supervisord failed: {(started.stderr or started.stdout)[-500:]}")
             deadline = time.monotonic() + 10
             while not self.supervisor_running():
                 if time.monotonic() > deadline:
