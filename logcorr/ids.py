@@ -6,6 +6,7 @@ import re
 
 _HEX = re.compile(r"[0-9a-f]+")
 _XRAY = re.compile(r"1-([0-9a-f]{8})-([0-9a-f]{24})")
+_ZERO16 = "0" * 16
 
 
 def normalize_id(value: object, *, decimal: bool = False) -> str | None:
@@ -14,6 +15,11 @@ def normalize_id(value: object, *, decimal: bool = False) -> str | None:
     Accepts `0x` prefixes, X-Ray `1-<8>-<24>` ids, unpadded hex, and decimal when `decimal`
     (Datadog's `dd.trace_id`) or when the value is an int. All-zero ids mean "no trace".
     """
+    if type(value) is str and len(value) in (16, 32) and not decimal \
+            and not value.strip("0123456789abcdef"):  # already normal: the common case, fast
+        if len(value) == 32 and value.startswith(_ZERO16):
+            value = value[16:]
+        return None if value == _ZERO16 else value
     if value is None or value is False:
         return None
     if isinstance(value, int):
