@@ -36,19 +36,13 @@ def load_spans(
 
 
 def _fetch_trace(base_url: str, trace_id: str) -> list[dict]:
-    """GET /api/v2/trace/{id} (Zipkin v2 API)."""
-    import requests
+    """GET /api/v2/trace/{id} through traceaudit's Zipkin client (retries, one-line errors)."""
+    from traceaudit.zipkin import ZipkinClient, ZipkinError
 
-    url = f"{base_url.rstrip('/')}/api/v2/trace/{trace_id}"
     try:
-        resp = requests.get(url, timeout=10)
-    except requests.RequestException as exc:
-        raise SpansUnavailable(f"Zipkin at {base_url} is unreachable: {exc}") from exc
-    if resp.status_code == 404:
-        raise SpansUnavailable(f"Zipkin at {base_url} has no trace {trace_id}")
-    if not resp.ok:
-        raise SpansUnavailable(f"Zipkin at {base_url} answered {resp.status_code} for {url}")
-    try:
-        return resp.json()
-    except ValueError as exc:
-        raise SpansUnavailable(f"Zipkin at {base_url} sent invalid JSON: {exc}") from exc
+        trace = ZipkinClient(base_url, timeout=10, attempts=2).get_json(f"trace/{trace_id}")
+    except ZipkinError as exc:
+        raise SpansUnavailable(f"Zipkin: {exc}") from exc
+    if not isinstance(trace, list):
+        raise SpansUnavailable(f"Zipkin at {base_url} answered something that is not a trace")
+    return trace

@@ -76,12 +76,15 @@ def test_report_from_the_collector(corpus, cli, tmp_path, collector):
     result = cli("report", trace_id, corpus.folder, "--zipkin", collector, "-o", out)
     assert result.exit_code == 0, result.output
     _check(out.read_text(), corpus, trace_id)
+    unknown = next(t for t in corpus.traces if t != trace_id)  # logs, but no spans stored
+    missing = cli("report", unknown, corpus.folder, "--zipkin", collector, "-o", out)
+    assert missing.exit_code == 2 and unknown in missing.stderr
 
 
 def test_report_errors_are_one_line(corpus, cli, tmp_path):
     trace_id = corpus.error_trace
     down = cli("report", trace_id, corpus.folder, "--zipkin", "http://127.0.0.1:9")
-    assert down.exit_code == 2 and "unreachable" in down.stderr
+    assert down.exit_code == 2 and "127.0.0.1:9" in down.stderr and "refused" in down.stderr
     assert len(down.stderr.strip().splitlines()) == 1
     other = tmp_path / "other.json"
     other.write_text(json.dumps(make_spans(corpus, next(iter(corpus.traces)))))
