@@ -226,6 +226,11 @@ def main(total: int, batch: int, senders: int, runs: int) -> None:
                     lambda: client.get(f"{url}/api/v2/trace/{trace_id}").raise_for_status(), runs
                 )
                 rows.append(("trace/{id}", p50, p99))
+                end_ts = int(time.time() * 1000) + 60_000
+                deps = f"{url}/api/v2/dependencies?endTs={end_ts}&lookback=3600000"
+                for label in ("first call: computes links", "again: cached links"):
+                    p50, p99 = latencies(lambda: client.get(deps).raise_for_status(), 1)
+                    rows.append((f"dependencies over the store, {label} (1 run)", p50, p99))
         finally:
             process.terminate()
             process.wait()

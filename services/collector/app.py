@@ -29,7 +29,6 @@ from starlette.routing import Route
 
 from services.collector import metrics, otlp
 from services.collector._proto import decode_proto
-from services.collector.dependencies import link_dependencies
 from services.collector.query import (
     QueryError,
     dependency_window,
@@ -120,10 +119,7 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
 
     async def dependencies(request: Request) -> Response:
         start_us, end_us = dependency_window(request.query_params, lookback)
-        store = store_of(request)
-        links = await run_in_threadpool(
-            lambda: link_dependencies(store.traces_between(start_us, end_us))
-        )
+        links = await run_in_threadpool(store_of(request).dependency_links, start_us, end_us)
         return Response(orjson.dumps(links), media_type=JSON)
 
     async def autocomplete_keys(request: Request) -> Response:

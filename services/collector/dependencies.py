@@ -16,12 +16,20 @@ from typing import Any
 Span = dict[str, Any]
 
 
+Link = tuple[str, str, bool]  # parent, child, is_error
+
+
 def link_dependencies(traces: Iterable[list[Span]]) -> list[dict[str, Any]]:
     """`[{"parent", "child", "callCount", "errorCount"?}]` over all `traces`, first seen first."""
+    return count_links(trace_links(spans) for spans in traces)
+
+
+def count_links(per_trace: Iterable[Iterable[Link]]) -> list[dict[str, Any]]:
+    """Sum the calls of each trace's links into DependencyLink objects."""
     calls: Counter[tuple[str, str]] = Counter()
     errors: Counter[tuple[str, str]] = Counter()
-    for spans in traces:
-        for parent, child, is_error in trace_links(spans):
+    for links in per_trace:
+        for parent, child, is_error in links:
             calls[parent, child] += 1
             if is_error:
                 errors[parent, child] += 1
@@ -34,7 +42,7 @@ def link_dependencies(traces: Iterable[list[Span]]) -> list[dict[str, Any]]:
     return links
 
 
-def trace_links(spans: list[Span]) -> list[tuple[str, str, bool]]:
+def trace_links(spans: list[Span]) -> list[Link]:
     """`(parent, child, is_error)` for every call in one trace (DependencyLinker.putTrace)."""
     if not spans:
         return []
@@ -156,8 +164,8 @@ def build_tree(spans: list[Span]) -> Node:
 
 def merge(spans: list[Span]) -> list[Span]:
     """Merge fragments of one span and backfill `shared` on servers after clients (Trace.merge)."""
-    if len(spans) <= 1:
-        return list(spans)
+    if len(spans) <= 1 or len({s["id"] for s in spans}) == len(spans):
+        return list(spans)  # nothing shares an id (all OTel traces): nothing to merge or backfill
     ordered = sorted(spans, key=_cleanup_order)
     trace_id = max((s["traceId"] for s in ordered), key=len)
     result: list[Span] = []

@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from services.collector.dependencies import count_links, trace_links
 from services.collector.query import TraceQuery
 
 SCHEMA = """
@@ -32,6 +33,7 @@ CREATE TABLE IF NOT EXISTS traces (
     max_ts INTEGER,
     span_count INTEGER NOT NULL,
     received_ms INTEGER NOT NULL,
+    links BLOB, -- the trace's dependency links, JSON; NULL until computed or after new spans
     trace_time INTEGER GENERATED ALWAYS AS (coalesce(root_ts, min_ts)) VIRTUAL
 );
 CREATE INDEX IF NOT EXISTS traces_by_time ON traces (trace_time);
@@ -105,6 +107,9 @@ class SpanStore:
         self._local = threading.local()
         self._writer = self._connect()
         self._writer.executescript(SCHEMA)
+        columns = {row[1] for row in self._writer.execute("PRAGMA table_xinfo(traces)")}
+        if "links" not in columns:  # a store created before links were cached
+            self._writer.execute("ALTER TABLE traces ADD COLUMN links BLOB")
         self.span_count: int = self._writer.execute("SELECT count(*) FROM spans").fetchone()[0]
 
     # -- connections -----------------------------------------------------------------------
@@ -206,7 +211,7 @@ class SpanStore:
             " root_ts = min(coalesce(root_ts, ?1), coalesce(?1, root_ts)),"
             " min_ts = min(coalesce(min_ts, ?2), coalesce(?2, min_ts)),"
             " max_ts = max(coalesce(max_ts, ?3), coalesce(?3, max_ts)),"
-            " span_count = span_count + ?4, received_ms = ?5 WHERE tid = ?6",
+            " span_count = span_count + ?4, received_ms = ?5, links = NULL WHERE tid = ?6",
             updates,
         )
         conn.executemany(
@@ -316,19 +321,31 @@ class SpanStore:
         bodies = self._bodies(tids)
         return [bodies[tid] for tid in tids if tid in bodies]
 
-    def traces_between(self, start_us: int, end_us: int) -> Iterator[list[dict[str, Any]]]:
-        """Decoded traces having a span timestamp in `[start_us, end_us]` (for dependency links)."""
-        tids = [
-            tid
-            for (tid,) in self._reader.execute(
-                "SELECT tid FROM traces WHERE min_ts <= ? AND max_ts >= ?", (end_us, start_us)
-            )
-        ]
-        for chunk in _chunks(tids):
-            for spans in self._bodies(chunk).values():
-                decoded = [orjson.loads(body) for body in spans]
-                if any(start_us <= s.get("timestamp", -1) <= end_us for s in decoded):
-                    yield decoded
+    def dependency_links(self, start_us: int, end_us: int) -> list[dict[str, Any]]:
+        """DependencyLinks of the traces with spans in `[start_us, end_us]`.
+
+        Each trace's links are computed once and kept until more of its spans arrive. A trace
+        counts when its span timestamps straddle the window (Zipkin: a span inside it).
+        """
+        rows = self._reader.execute(
+            "SELECT tid, span_count, links FROM traces WHERE min_ts <= ? AND max_ts >= ?"
+            " ORDER BY tid",
+            (end_us, start_us),
+        ).fetchall()
+        per_trace = {tid: orjson.loads(links) for tid, _, links in rows if links is not None}
+        stale = [(tid, count) for tid, count, links in rows if links is None]
+        for chunk in _chunks(stale):
+            bodies = self._bodies([tid for tid, _ in chunk])
+            updates = []
+            for tid, count in chunk:
+                links = trace_links([orjson.loads(body) for body in bodies.get(tid, [])])
+                per_trace[tid] = links
+                updates.append((orjson.dumps(links), tid, count))
+            with self._write() as conn:  # only if no span arrived meanwhile (same count)
+                conn.executemany(
+                    "UPDATE traces SET links = ? WHERE tid = ? AND span_count = ?", updates
+                )
+        return count_links(per_trace[tid] for tid, _, _ in rows)
 
     def _bodies(self, tids: Sequence[int]) -> dict[int, list[bytes]]:
         found: dict[int, list[bytes]] = defaultdict(list)

@@ -108,3 +108,23 @@ def test_name_lists_are_sorted_and_exclude_unnamed_spans(store: SpanStore) -> No
     assert store.service_names() == ["a", "b", "c"]
     assert store.span_names("b") == ["op0", "op1"]
     assert store.span_names("c") == []
+
+
+def test_dependency_links_are_recomputed_when_a_trace_grows(store: SpanStore) -> None:
+    def rpc(span_id: str, caller: str, callee: str) -> dict:
+        return normalise({"traceId": "d", "id": span_id, "parentId": "1", "kind": "CLIENT",
+                          "timestamp": 5_000, "localEndpoint": {"serviceName": caller},
+                          "remoteEndpoint": {"serviceName": callee}})  # fmt: skip
+
+    root = normalise({"traceId": "d", "id": "1", "kind": "SERVER", "timestamp": 4_000,
+                      "localEndpoint": {"serviceName": "web"}})  # fmt: skip
+    store.add([root, rpc("2", "web", "db")])
+    links = [{"parent": "web", "child": "db", "callCount": 1}]
+    assert store.dependency_links(0, 10_000) == links
+    assert store.dependency_links(0, 10_000) == links  # from the cache
+    assert store.dependency_links(6_000, 10_000) == []  # no span of the trace in the window
+    store.add([rpc("3", "web", "cache")])
+    assert store.dependency_links(0, 10_000) == [
+        *links,
+        {"parent": "web", "child": "cache", "callCount": 1},
+    ]
