@@ -76,8 +76,8 @@ def expand_paths(paths: Iterable[str] | None) -> list[str]:
                 out.append(m)
             else:
                 raise FileNotFoundError(f"no such file or folder: {m}")
-    seen: set[str] = set()
-    return [p for p in out if not (p in seen or seen.add(p))]
+    unique = {os.path.normpath(p) if p != STDIN else p: None for p in out}
+    return list(unique)
 
 
 def _log_files(folder: str) -> list[str]:
