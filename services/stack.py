@@ -37,7 +37,10 @@ from services.common.settings import REPO, Settings
 
 READY_TIMEOUT = 60.0
 # env vars a stack passes on to its programs (besides the process environment they inherit)
-STACK_ENV_PREFIXES = ("SHOP_", "DATABASE_", "BROKER_", "ZIPKIN_", "OTEL_", "LOG_LEVEL", "ORDER_")
+STACK_ENV_PREFIXES = (
+    "SHOP_", "DATABASE_", "BROKER_", "ZIPKIN_", "OTEL_", "LOG_LEVEL", "ORDER_", "GATEWAY_", "WEB_",
+    "COLLECTOR_",
+)
 
 
 @dataclass(frozen=True)
