@@ -197,11 +197,7 @@ class FileFormat:
     span_path: int = 0
     service: str = ""  # fallback service name (the file's stem)
     zone: tzinfo = UTC
-
-    @property
-    def decimal_ids(self) -> bool:
-        """The file's trace ids are decimal (Datadog)."""
-        return TRACE_PATHS[self.trace_path][2]
+    decimal_ids: bool = False  # Datadog's decimal trace ids seen (JSON or `dd.trace_id=` text)
 
     @property
     def trace_key(self) -> str | None:
@@ -242,9 +238,11 @@ def detect_format(sample: list[bytes], service: str, zone: tzinfo = UTC) -> File
                         break
         else:
             text_lines += 1
+            fmt.decimal_ids = fmt.decimal_ids or b"dd.trace_id=" in raw
     fmt.kind = "json" if json_lines >= text_lines else "text"
     if trace_hits:
         fmt.trace_path = max(trace_hits, key=trace_hits.__getitem__)
+        fmt.decimal_ids = fmt.decimal_ids or TRACE_PATHS[fmt.trace_path][2]
     if span_hits:
         fmt.span_path = max(span_hits, key=span_hits.__getitem__)
     return fmt

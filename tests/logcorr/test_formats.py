@@ -6,6 +6,7 @@ import pytest
 
 from logcorr.formats import BROKEN, CONTINUATION, FileFormat, detect_format, parse_line
 from logcorr.ids import normalize_id, same_trace, search_literals
+from logcorr.scan import TraceScan
 from logcorr.timestamps import parse_timestamp
 
 TID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -64,6 +65,16 @@ LINES = {
     "spring 3.0": f"2026-11-25T10:00:00.000Z  INFO [order,{TID},{SID}] 1 --- [main] c.e.O : hi",
     "micrometer": f"2026-11-25T10:00:00.000Z  INFO 1 --- [order] [main] [{TID}-{SID}] c.e.O : hi",
 }
+
+
+def test_datadog_text_lines_are_searched_in_decimal(tmp_path):
+    path = tmp_path / "dd.log"
+    path.write_text(f"2026-11-25T10:00:00Z INFO dd.trace_id={int(TID[16:], 16)} "
+                    f"dd.span_id={int(SID, 16)} dd.service=order hi\n")
+    fmt = detect_format(path.read_bytes().splitlines(), "dd")
+    assert fmt.kind == "text" and fmt.decimal_ids
+    records = TraceScan(TID).files([str(path)])
+    assert [(r.trace_id, r.span_id, r.service) for r in records] == [(TID[16:], SID, "order")]
 
 
 @pytest.mark.parametrize("name", sorted(LINES))
