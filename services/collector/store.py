@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS traces (
     max_ts INTEGER,
     span_count INTEGER NOT NULL,
     received_ms INTEGER NOT NULL,
-    links BLOB, -- the trace's dependency links, JSON; NULL until computed or after new spans
+    links_at INTEGER, -- span_count when trace_links were computed; stale when it differs
     trace_time INTEGER GENERATED ALWAYS AS (coalesce(root_ts, min_ts)) VIRTUAL
 );
 CREATE INDEX IF NOT EXISTS traces_by_time ON traces (trace_time);
@@ -49,6 +49,11 @@ CREATE TABLE IF NOT EXISTS spans (
 );
 -- the service column makes "has this trace a span of service S" an index-only lookup
 CREATE UNIQUE INDEX IF NOT EXISTS spans_by_trace ON spans (tid, local_service, digest);
+CREATE TABLE IF NOT EXISTS trace_links (
+    tid INTEGER NOT NULL, parent TEXT NOT NULL, child TEXT NOT NULL,
+    calls INTEGER NOT NULL, errors INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trace_links_by_trace ON trace_links (tid);
 CREATE TABLE IF NOT EXISTS span_names (
     service TEXT NOT NULL, name TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (service, name)
 ) WITHOUT ROWID;
@@ -108,8 +113,8 @@ class SpanStore:
         self._writer = self._connect()
         self._writer.executescript(SCHEMA)
         columns = {row[1] for row in self._writer.execute("PRAGMA table_xinfo(traces)")}
-        if "links" not in columns:  # a store created before links were cached
-            self._writer.execute("ALTER TABLE traces ADD COLUMN links BLOB")
+        if "links_at" not in columns:  # a store created before links were kept
+            self._writer.execute("ALTER TABLE traces ADD COLUMN links_at INTEGER")
         self.span_count: int = self._writer.execute("SELECT count(*) FROM spans").fetchone()[0]
 
     # -- connections -----------------------------------------------------------------------
@@ -211,7 +216,7 @@ class SpanStore:
             " root_ts = min(coalesce(root_ts, ?1), coalesce(?1, root_ts)),"
             " min_ts = min(coalesce(min_ts, ?2), coalesce(?2, min_ts)),"
             " max_ts = max(coalesce(max_ts, ?3), coalesce(?3, max_ts)),"
-            " span_count = span_count + ?4, received_ms = ?5, links = NULL WHERE tid = ?6",
+            " span_count = span_count + ?4, received_ms = ?5 WHERE tid = ?6",
             updates,
         )
         conn.executemany(
@@ -285,6 +290,7 @@ class SpanStore:
             self._count_names(conn, spans, -1)
             deleted += conn.execute(f"DELETE FROM spans WHERE tid IN ({marks})", chunk).rowcount
             conn.execute(f"DELETE FROM traces WHERE tid IN ({marks})", chunk)
+            conn.execute(f"DELETE FROM trace_links WHERE tid IN ({marks})", chunk)
         self.span_count -= deleted
         return deleted
 
@@ -324,28 +330,57 @@ class SpanStore:
     def dependency_links(self, start_us: int, end_us: int) -> list[dict[str, Any]]:
         """DependencyLinks of the traces with spans in `[start_us, end_us]`.
 
-        Each trace's links are computed once and kept until more of its spans arrive. A trace
-        counts when its span timestamps straddle the window (Zipkin: a span inside it).
+        Each trace's links are computed once (zipkin's linker) and kept in `trace_links` until
+        more of its spans arrive; the sum over the window is then one SQL query. A trace counts
+        when its span timestamps straddle the window (Zipkin: has a span inside it).
         """
-        rows = self._reader.execute(
-            "SELECT tid, span_count, links FROM traces WHERE min_ts <= ? AND max_ts >= ?"
-            " ORDER BY tid",
-            (end_us, start_us),
+        window = (end_us, start_us)
+        stale = self._reader.execute(
+            "SELECT tid, span_count FROM traces WHERE min_ts <= ? AND max_ts >= ?"
+            " AND links_at IS NOT span_count",
+            window,
         ).fetchall()
-        per_trace = {tid: orjson.loads(links) for tid, _, links in rows if links is not None}
-        stale = [(tid, count) for tid, count, links in rows if links is None]
         for chunk in _chunks(stale):
             bodies = self._bodies([tid for tid, _ in chunk])
-            updates = []
-            for tid, count in chunk:
-                links = trace_links([orjson.loads(body) for body in bodies.get(tid, [])])
-                per_trace[tid] = links
-                updates.append((orjson.dumps(links), tid, count))
-            with self._write() as conn:  # only if no span arrived meanwhile (same count)
-                conn.executemany(
-                    "UPDATE traces SET links = ? WHERE tid = ? AND span_count = ?", updates
-                )
-        return count_links(per_trace[tid] for tid, _, _ in rows)
+            rows = []
+            for tid, _ in chunk:
+                spans = [orjson.loads(body) for body in bodies.get(tid, [])]
+                for link in count_links([trace_links(spans)]):
+                    rows.append(
+                        (tid, link["parent"], link["child"], link["callCount"],
+                         link.get("errorCount", 0))
+                    )  # fmt: skip
+            self._save_links(chunk, rows)
+        found = self._reader.execute(
+            "SELECT l.parent, l.child, sum(l.calls), sum(l.errors) FROM trace_links l"
+            " JOIN traces t ON t.tid = l.tid"
+            " WHERE t.min_ts <= ? AND t.max_ts >= ? AND t.links_at = t.span_count"
+            " GROUP BY l.parent, l.child ORDER BY min(l.rowid)",
+            window,
+        )
+        links = []
+        for parent, child, calls, errors in found:
+            link = {"parent": parent, "child": child, "callCount": calls}
+            if errors:
+                link["errorCount"] = errors
+            links.append(link)
+        return links
+
+    def _save_links(self, computed: list[tuple[int, int]], rows: list[tuple]) -> None:
+        """Replace the links of traces that got no new span since they were read."""
+        with self._write() as conn:
+            current = dict(_select_in(conn, "SELECT tid, span_count FROM traces WHERE tid IN",
+                                      [tid for tid, _ in computed]))  # fmt: skip
+            fresh = [tid for tid, count in computed if current.get(tid) == count]
+            if not fresh:
+                return
+            marks = ",".join("?" * len(fresh))
+            conn.execute(f"DELETE FROM trace_links WHERE tid IN ({marks})", fresh)
+            keep = set(fresh)
+            conn.executemany(
+                "INSERT INTO trace_links VALUES (?, ?, ?, ?, ?)", [r for r in rows if r[0] in keep]
+            )
+            conn.execute(f"UPDATE traces SET links_at = span_count WHERE tid IN ({marks})", fresh)
 
     def _bodies(self, tids: Sequence[int]) -> dict[int, list[bytes]]:
         found: dict[int, list[bytes]] = defaultdict(list)

@@ -58,6 +58,7 @@ def test_span_cap_evicts_whole_oldest_traces(tmp_path: Path) -> None:
     for trace in range(1, 11):
         store.add(spans_of(trace, 10))
     assert store.span_count == 100
+    assert len(store.dependency_links(0, 2_000_000)) == 10  # svc → peer<n>, links now kept
     result = store.add(spans_of(11, 5))
     assert result.evicted == 10  # trace 1 (oldest received) goes whole; slack 1 fits in it
     assert stored(store, 1) is None
@@ -65,6 +66,9 @@ def test_span_cap_evicts_whole_oldest_traces(tmp_path: Path) -> None:
     assert store.span_count == 95
     assert "peer1" not in store.remote_service_names("svc")  # names of evicted spans go too
     assert "peer2" in store.remote_service_names("svc")
+    assert {link["child"] for link in store.dependency_links(0, 2_000_000)} == {
+        f"peer{t}" for t in range(2, 12)
+    }  # evicted trace's links are gone, the new trace's computed
     store.close()
 
 
