@@ -2,8 +2,8 @@
 
 Parsing a 300 MB file at once costs ~8x its size in Python objects; reading it in chunks keeps
 the peak near one chunk. Chunks are cut at the byte pattern that separates two traces
-(`]` `,` `[`); one inside a string makes a chunk unparsable, and then the chunk simply grows to
-the next cut.
+(`]` `,` `[`), the last one in a fixed buffer; one inside a string makes a chunk unparsable, and
+then an earlier cut is tried (the buffer only grows for a trace longer than itself).
 """
 
 from __future__ import annotations
@@ -39,39 +39,53 @@ def iter_trace_chunks(stream: BinaryIO, chunk_bytes: int = 8 << 20,
         data = head + stream.read()
         yield [_loads(data)] if rest[:1] == b"{" else _as_traces(_loads(data))
         return
-    buf = bytearray(rest)
+    # one buffer, filled in place: buf[0] is a free byte before the next trace, so a chunk is
+    # decoded where it lies (buf[0] becomes its "[", the byte after its last trace its "]")
+    buf = bytearray(max(chunk_bytes, len(rest) + 1))
+    buf[0] = ord("[")
+    filled = 1 + len(rest)
+    buf[1:filled] = rest
     eof = False
     while True:
-        while not eof and len(buf) < 2 * chunk_bytes:
-            more = stream.read(chunk_bytes)
-            eof = not more
-            buf += more
-        pos = chunk_bytes // 2
-        while True:
-            cut = _CUT.search(buf, pos)
-            if cut is None:
-                if not eof:
-                    more = stream.read(chunk_bytes)
-                    eof = not more
-                    buf += more
-                    continue
-                tail = bytes(buf).rstrip(_WS)
-                if not tail.endswith(b"]"):
-                    raise JsonShapeError("the list of traces is not closed (truncated file?)")
-                yield _as_traces(_loads(b"[" + tail, decoder))
-                return
-            piece = b"[" + bytes(buf[:cut.start() + 1]) + b"]"
+        while not eof and filled < len(buf):
+            with memoryview(buf) as view, view[filled:] as free:
+                got = stream.readinto(free)
+            eof = not got
+            filled += got
+        if eof:
+            tail = bytes(buf[:filled]).rstrip(_WS)
+            if not tail.endswith(b"]"):
+                raise JsonShapeError("the list of traces is not closed (truncated file?)")
+            yield _as_traces(_loads(tail, decoder))
+            return
+        for end, resume in _cuts(buf, filled):
+            saved, buf[end] = buf[end], ord("]")
             try:
-                traces = _decode_piece(piece, decoder)
+                with memoryview(buf) as view, view[:end + 1] as piece:
+                    traces = _decode_piece(piece, decoder)
             except (orjson.JSONDecodeError, msgspec.DecodeError):
-                pos = cut.end()  # the cut was inside a string: grow the chunk
+                buf[end] = saved  # the cut was inside a string
                 continue
-            del buf[:cut.end() - 1]
+            left = buf[resume - 1:filled]
+            filled = len(left)
+            buf[:filled] = left
+            buf[0] = ord("[")
             yield traces
             break
+        else:  # no usable cut: a trace longer than the buffer
+            buf.extend(bytes(len(buf)))
 
 
-def _decode_piece(piece: bytes, decoder: msgspec.json.Decoder | None):
+def _cuts(buf: bytearray, filled: int, near: int = 64 << 10) -> Iterator[tuple[int, int]]:
+    """Places to cut `buf[:filled]` between two traces, last first: (end of the chunk, start of
+    the next trace). The regex only scans the last `near` bytes unless none of those works."""
+    lo = max(1, filled - near)
+    for window in ((lo, filled), (1, lo)):
+        for m in reversed(list(_CUT.finditer(buf, *window))):
+            yield m.start() + 1, m.end() - 1
+
+
+def _decode_piece(piece: bytes | memoryview, decoder: msgspec.json.Decoder | None):
     """Typed when the piece fits the decoder's type, else plain JSON (dicts)."""
     if decoder is not None:
         try:

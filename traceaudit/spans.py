@@ -12,12 +12,10 @@ Every oddity is counted in `frame.attrs["anomalies"]`.
 from __future__ import annotations
 
 import gc
-import operator
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
-from functools import partial
-from itertools import chain, compress, repeat
+from collections.abc import Iterable
+from itertools import chain, compress
 from operator import attrgetter, itemgetter
 from pathlib import Path
 
@@ -34,7 +32,6 @@ _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 _EMPTY: dict = {}
 _HEX = re.compile(r"[0-9a-f]+")
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-_get = dict.get
 
 
 def normalize_trace_id(value: object) -> str | None:
@@ -158,38 +155,7 @@ class _Book:
         return pd.Categorical.from_codes(codes, categories=list(self.codes) or ["?"])
 
 
-def _first_present(code_of, *sources: tuple[list, Callable]) -> np.ndarray:
-    """Per row, `code_of` the first source's value that is a non-empty string (-1 if none is).
-
-    A source is (objects, getter): the getter maps an iterable of the objects to their values;
-    it runs only on the rows still open.
-    """
-    n = len(sources[0][0])
-    out = np.full(n, -1, dtype=np.int32)
-    todo = np.arange(n)
-    for objects, get in sources:
-        codes, uniques = pd.factorize(np.array(list(get(compress(objects, _mask(todo, n)))
-                                                     if len(todo) < n else get(objects)),
-                                                dtype=object))
-        present = np.array([isinstance(u, str) and u != "" for u in uniques] + [False])[codes]
-        if present.any():
-            table = np.full(len(uniques), -1, dtype=np.int32)
-            for i in np.unique(codes[present]):  # code only what is used: no unused categories
-                table[i] = code_of(uniques[i])
-            out[todo[present]] = table[codes[present]]
-            todo = todo[~present]
-        if not len(todo):
-            break
-    return out
-
-
-def _mask(rows: np.ndarray, n: int) -> np.ndarray:
-    mask = np.zeros(n, dtype=bool)
-    mask[rows] = True
-    return mask
-
-
-class _Endpoint(msgspec.Struct, gc=False):
+class _Endpoint(msgspec.Struct, frozen=True, gc=False):
     serviceName: str | None = None
     ipv4: str | None = None
     ipv6: str | None = None
@@ -199,7 +165,7 @@ def _tag(name: str):
     return msgspec.field(name=name, default=None)
 
 
-class _Tags(msgspec.Struct, gc=False):
+class _Tags(msgspec.Struct, frozen=True, gc=False):
     """The tags the analysis reads; the parser skips all others without making objects."""
 
     error: str | None = None
@@ -211,12 +177,26 @@ class _Tags(msgspec.Struct, gc=False):
     rpc_grpc_status_code: str | None = _tag("rpc.grpc.status_code")
     otel_status_code: str | None = _tag("otel.status_code")
 
+    def peer(self) -> str | None:
+        """The peer named by tags: peer.service, else the broker or the database system."""
+        return self.peer_service or self.messaging_system or self.db_system
 
-_TAG_KEYS = {f.name: f.encode_name for f in msgspec.structs.fields(_Tags)}
+    def status(self) -> int:
+        return _to_int(self.http_status_code or self.http_response_status_code
+                       or self.rpc_grpc_status_code)
+
+    def is_error(self) -> bool:
+        return self.error is not None or self.otel_status_code == "ERROR"
+
+
+_NO_ENDPOINT, _NO_TAGS = _Endpoint(), _Tags()
 
 
 class _Span(msgspec.Struct, gc=False):
-    """A well-formed Zipkin v2 span; anything else fails to decode and goes the slow way."""
+    """A well-formed Zipkin v2 span; anything else fails to decode and goes the slow way.
+
+    Endpoints and tags are frozen (hashable), so their few distinct values are read once each.
+    """
 
     traceId: str | None = None
     id: str | None = None
@@ -226,9 +206,9 @@ class _Span(msgspec.Struct, gc=False):
     timestamp: int = 0
     duration: int = 0
     shared: bool = False
-    localEndpoint: _Endpoint = msgspec.field(default_factory=_Endpoint)
-    remoteEndpoint: _Endpoint = msgspec.field(default_factory=_Endpoint)
-    tags: _Tags = msgspec.field(default_factory=_Tags)
+    localEndpoint: _Endpoint = _NO_ENDPOINT
+    remoteEndpoint: _Endpoint = _NO_ENDPOINT
+    tags: _Tags = _NO_TAGS
 
 
 class _TaggedSpan(_Span, gc=False):
@@ -250,38 +230,14 @@ def _ints(spans: list, field: str) -> np.ndarray:
     return np.maximum(out, 0)
 
 
-def _attr(objects, field: str):
-    return map(attrgetter(field), objects)
+def _distinct(objects: list) -> tuple[np.ndarray, pd.Index]:
+    """Codes and distinct values of hashable objects."""
+    return pd.factorize(np.fromiter(objects, dtype=object, count=len(objects)))
 
 
-def _key(objects, key: str):
-    return map(_get, objects, repeat(key))
-
-
-class _Fields:
-    """The fields of a chunk's spans, each read when first asked for."""
-
-    def __init__(self, spans: list, tagged: bool) -> None:
-        self.spans, self.tagged = spans, tagged
-        self.local = _column(spans, "localEndpoint")
-        self.remote = _column(spans, "remoteEndpoint")
-        raw = _column(spans, "tags")
-        self.raw_tags = raw if tagged else None
-        self.tags = [t or _EMPTY for t in raw] if tagged else raw
-
-    def tag(self, field: str):
-        """A getter of one of `_Tags`'s fields, from structs or dicts."""
-        key = _TAG_KEYS[field]
-        return partial(_key, key=key) if self.tagged else partial(_attr, field=field)
-
-    def error(self) -> np.ndarray:
-        if self.tagged:
-            has = np.fromiter(map(operator.contains, self.tags, repeat("error")), dtype=bool,
-                              count=len(self.tags))
-        else:
-            has = pd.notna(np.array(_column(self.tags, "error"), dtype=object))
-        otel = np.array(list(self.tag("otel_status_code")(self.tags)), dtype=object)
-        return has | (otel == "ERROR")
+def _spread(codes: np.ndarray, values: list, dtype=np.int32, missing=-1) -> np.ndarray:
+    """Per-distinct-value results back onto the rows (`missing` where the code is -1)."""
+    return np.array([*values, missing], dtype=dtype)[codes]
 
 
 def _checked_span(s) -> dict | None:
@@ -363,41 +319,43 @@ class SpansBuilder:
     def _columns(self, spans: list, trace_no: np.ndarray) -> dict:
         sid, sid_text = _span_ids(_column(spans, "id"))
         pid, pid_text = _span_ids(_column(spans, "parentId"))
-        f = _Fields(spans, self.keep_tags)
-        service = partial(_attr, field="serviceName")
-        kinds = np.array(_column(spans, "kind"), dtype=object)
-        kind_codes, kind_uniques = pd.factorize(kinds)
-        kind_table = np.array([_KIND_CODE.get(k.upper(), -1) for k in kind_uniques] + [-1],
-                              dtype=np.int8)
-        kind = kind_table[kind_codes]
+        kind_codes, kinds = pd.factorize(np.array(_column(spans, "kind"), dtype=object))
+        kind = _spread(kind_codes, [_KIND_CODE.get(k.upper(), -1) for k in kinds], np.int8)
         self.anomalies["unknown_kind"] += int(((kind < 0) & (kind_codes >= 0)).sum())
+        local_codes, locals_ = _distinct(_column(spans, "localEndpoint"))
+        remote_codes, remotes = _distinct(_column(spans, "remoteEndpoint"))
+        raw_tags = _column(spans, "tags")
+        tags = msgspec.convert([t or _EMPTY for t in raw_tags], list[_Tags]) if self.keep_tags \
+            else raw_tags
+        tag_codes, distinct_tags = _distinct(tags)
+        code = self.services.code
+        remote = _spread(remote_codes, [code(e.serviceName) for e in remotes])
+        by_tags = remote < 0  # the peer: remoteEndpoint, else what the tags name
+        if by_tags.any():
+            peers = np.full(len(distinct_tags) + 1, -1, dtype=np.int32)
+            used = np.unique(tag_codes[by_tags])  # code only what is used: no unused categories
+            peers[used] = [code(distinct_tags[i].peer()) for i in used]
+            remote[by_tags] = peers[tag_codes[by_tags]]
         out = {
             "trace": trace_no,
             "sid": sid,
             "pid": pid,
             "span_id": sid_text,
             "parent_id": pid_text,
-            "service": self.services.encode(list(service(f.local))),
+            "service": _spread(local_codes, [code(e.serviceName) for e in locals_]),
             "name": self.names.encode(_column(spans, "name")),
             "kind": kind,
-            # the peer: remoteEndpoint, else peer.service, the broker or the database system
-            "remote": _first_present(self.services.code, (f.remote, service),
-                                     (f.tags, f.tag("peer_service")),
-                                     (f.tags, f.tag("messaging_system")),
-                                     (f.tags, f.tag("db_system"))),
+            "remote": remote,
             "start": _ints(spans, "timestamp"),
             "duration": _ints(spans, "duration"),
-            "status": _first_present(_to_int, (f.tags, f.tag("http_status_code")),
-                                     (f.tags, f.tag("http_response_status_code")),
-                                     (f.tags, f.tag("rpc_grpc_status_code"))),
-            "error": f.error(),
+            "status": _spread(tag_codes, [t.status() for t in distinct_tags]),
+            "error": _spread(tag_codes, [t.is_error() for t in distinct_tags], bool, False),
             "shared": np.fromiter(_column(spans, "shared"), dtype=bool, count=len(spans)),
-            "endpoint": _first_present(self.endpoints.code,
-                                       (f.local, partial(_attr, field="ipv4")),
-                                       (f.local, partial(_attr, field="ipv6"))),
+            "endpoint": _spread(local_codes, [self.endpoints.code(e.ipv4 or e.ipv6)
+                                              for e in locals_]),
         }
         if self.keep_tags:
-            out["tags"] = f.raw_tags
+            out["tags"] = raw_tags
         return out
 
     def frame(self) -> pd.DataFrame:
