@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.common import metrics, telemetry
@@ -165,15 +165,13 @@ async def _save(rt: OrderRuntime, reference: str, body: OrderRequest, print_: st
 async def set_status(rt: OrderRuntime, order_id: int, status: OrderStatus, *,
                      payment_id: int | None = None, error: str | None = None) -> bool:
     """Record a payment outcome; False (logged) when the database is unreachable."""
+    values: dict[str, Any] = {"status": status, "payment_attempts": Order.payment_attempts + 1,
+                              "last_payment_error": error[:500] if error else None}
+    if payment_id is not None:
+        values["payment_id"] = payment_id
     try:
         async with rt.session() as session:
-            order = await session.get(Order, order_id)
-            assert order is not None
-            order.status = status
-            order.payment_attempts += 1
-            if payment_id is not None:
-                order.payment_id = payment_id
-            order.last_payment_error = error[:500] if error else None
+            await session.execute(update(Order).where(Order.id == order_id).values(**values))
             await session.commit()
     except Exception as exc:
         if not is_unavailable(exc):
@@ -215,10 +213,13 @@ async def pay(rt: OrderRuntime, order: Order) -> Answer:
 
 async def place_order(rt: OrderRuntime, body: OrderRequest) -> Answer:
     """The whole placement flow (module docstring)."""
-    reference = body.reference or f"ORD-{uuid.uuid4().hex[:16].upper()}"
     print_ = fingerprint(body)
-    if (existing := await _existing(rt, reference)) is not None:
+    if body.reference is None:
+        reference = f"ORD-{uuid.uuid4().hex[:16].upper()}"  # new: nothing to replay
+    elif (existing := await _existing(rt, body.reference)) is not None:
         return _replay(existing, print_)
+    else:
+        reference = body.reference
     customer = await _check_customer(rt, body.customer_id)
     purchased = await _purchase(rt, reference, body)
     amount = _total(purchased)

@@ -261,8 +261,14 @@ def test_product_catalog_failure_hits_only_the_targeted_product(shop: Shop, buye
         assert failed.status_code == 500
         assert "Product Catalog Fail Feature Flag Enabled" in failed.json()["message"]
         assert shop.get("product", f"/api/v1/products/{other}").status_code == 200
+        purchases = shop.metric("order", "http_client_requests_seconds_count", peer="product",
+                                method="POST")
         order = shop.place(shop.order_body(buyer, target))
         assert order.status_code == 503
+        assert "product service unavailable: 500" in order.json()["message"]
+        # a purchase is not idempotent without its key being honoured: never retried
+        assert shop.metric("order", "http_client_requests_seconds_count", peer="product",
+                           method="POST") - purchases == 1
         assert shop.place(shop.order_body(buyer, other)).status_code == 200
     assert shop.get("product", f"/api/v1/products/{target}").status_code == 200
 

@@ -109,9 +109,12 @@ def test_payment_outage_orders_pending_then_each_paid_exactly_once(shop: Shop, s
         assert shop.get("order", "/health/breakers").json()["payment"]["state"] == "open"
     finally:
         stack.start("payment")
-    ids = [placed.answer["orderId"] for placed in results]
-    wait_until(lambda: all(shop.order(i)["status"] == "PAID" for i in ids), timeout=30,
-               interval=0.5, what="every pending order to be PAID")
+    def statuses() -> Counter:
+        return Counter(o["status"] for o in shop.get("order", "/api/v1/orders",
+                                                     params={"customerId": buyer}).json())
+
+    wait_until(lambda: statuses() == {"PAID": 50}, timeout=30, interval=0.5,
+               what="every pending order to be PAID")
     after = _transitions(shop)
     assert after[("open", "half-open")] > before[("open", "half-open")]
     assert after[("half-open", "closed")] - before[("half-open", "closed")] == 1
@@ -121,6 +124,26 @@ def test_payment_outage_orders_pending_then_each_paid_exactly_once(shop: Shop, s
     assert states[-2:] == [("open", "half-open"), ("half-open", "closed")]
     for body in bodies:
         assert len(shop.payments(body["reference"])) == 1, body["reference"]
+
+
+def test_customer_down_is_a_fast_503_after_retrying_the_get(shop: Shop, stack) -> None:  # noqa: ANN001
+    buyer, product = shop.customer(), shop.product()
+    attempts = shop.metric("order", "http_client_requests_seconds_count", peer="customer",
+                           status="error")
+    stack.stop("customer")
+    try:
+        start = time.monotonic()
+        response = shop.place(shop.order_body(buyer, product))
+        seconds = time.monotonic() - start
+    finally:
+        stack.start("customer")
+    assert response.status_code == 503
+    assert response.json()["message"].startswith("customer service unavailable: ConnectError")
+    assert seconds < ORDER_SETTINGS.customer_timeout
+    # the idempotent GET was tried 1 + customer_retries times
+    assert shop.metric("order", "http_client_requests_seconds_count", peer="customer",
+                       status="error") - attempts == 1 + ORDER_SETTINGS.customer_retries
+    assert shop.place(shop.order_body(buyer, product)).status_code == 200
 
 
 async def _publish_poison(url: str) -> str:
@@ -177,10 +200,14 @@ def test_notification_outage_buffers_and_delivers_each_exactly_once(shop: Shop, 
                 if m.header("X-Order-Reference") in references
                 and m.header("X-Notification-Type") == kind]
 
+    def sent(kind: str) -> float:
+        return shop.metric("notification", "notifications_sent_total", type=kind)
+
     # the 200 order confirmations within 30 s; the payment confirmations queued behind them too
-    wait_until(lambda: len(delivered(kinds[0])) >= len(references), timeout=30, interval=0.5,
+    # (the restarted process counts from 0; the traced order is one more of each)
+    wait_until(lambda: sent(kinds[0]) >= len(references) + 1, timeout=30, interval=0.5,
                what="200 order confirmation mails")
-    wait_until(lambda: len(delivered(kinds[1])) >= len(references), timeout=30, interval=0.5,
+    wait_until(lambda: sent(kinds[1]) >= len(references) + 1, timeout=30, interval=0.5,
                what="200 payment confirmation mails")
     time.sleep(1)  # a duplicate would arrive right behind
     mails = Counter((r, kind) for kind in kinds for r in delivered(kind))
