@@ -30,6 +30,7 @@ from services.order.schemas import OrderRequest, PendingResponse
 from services.order.upstreams import (
     UpstreamRejected,
     UpstreamUnavailable,
+    customer_summary,
     payment_request,
 )
 
@@ -83,7 +84,7 @@ def confirmation(reference: str, amount: Decimal, payment_method: str,
         "orderReference": reference,
         "totalAmount": float(amount),
         "paymentMethod": payment_method,
-        "customer": {k: customer.get(k) for k in ("id", "firstname", "lastname", "email")},
+        "customer": customer_summary(customer),
         "products": [
             {k: p.get(k) for k in ("productId", "name", "description", "price", "quantity")}
             for p in purchased
@@ -141,7 +142,7 @@ async def _save(rt: OrderRuntime, reference: str, body: OrderRequest, print_: st
     order = Order(
         reference=reference, total_amount=amount, payment_method=body.payment_method.value,
         customer_id=body.customer_id, status=OrderStatus.CREATED, request_fingerprint=print_,
-        customer={k: customer.get(k) for k in ("id", "firstname", "lastname", "email")},
+        customer=customer_summary(customer),
         payment_attempts=0,
     )
     order.lines = [

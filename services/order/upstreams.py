@@ -135,6 +135,11 @@ class Upstreams:
         return int(response.json())
 
 
+def customer_summary(customer: dict[str, Any]) -> dict[str, Any]:
+    """The customer fields that travel with an order (payment request, confirmation)."""
+    return {k: customer.get(k) for k in ("id", "firstname", "lastname", "email")}
+
+
 def payment_request(order_id: int, reference: str, amount: Decimal, payment_method: str,
                     customer: dict[str, Any]) -> dict[str, Any]:
     """The payment service's request body for one order."""
@@ -143,5 +148,5 @@ def payment_request(order_id: int, reference: str, amount: Decimal, payment_meth
         "paymentMethod": payment_method,
         "orderId": order_id,
         "orderReference": reference,
-        "customer": {k: customer.get(k) for k in ("id", "firstname", "lastname", "email")},
+        "customer": customer_summary(customer),
     }
