@@ -98,13 +98,13 @@ def analyse(
     bucket = _buckets(hop, names, service_code, services)
     rows = np.flatnonzero(under & ~cp.asynchronous)
     trace_codes = spans["trace_id"].cat.codes.to_numpy()
-    trace_ids = spans["trace_id"].cat.categories
+    trace_dtype = spans["trace_id"].dtype  # one dtype object: pandas caches its hash
 
     def trace_column(rows: np.ndarray) -> pd.Categorical:
-        return pd.Categorical.from_codes(trace_codes[rows], categories=trace_ids)
+        return pd.Categorical.from_codes(trace_codes[rows], dtype=trace_dtype)
 
     attribution = _attribution(trace_codes[rows], bucket.codes[rows], bucket.categories,
-                               hop[rows] >= 0, cp.cp_us[rows], trace_ids)
+                               hop[rows] >= 0, cp.cp_us[rows], trace_dtype)
     calls_rows = np.flatnonzero(hop == np.arange(len(hop)))
     calls = _calls(spans, tree, calls_rows, names, start, duration, kind, selfs,
                    trace_column(calls_rows))
@@ -153,12 +153,12 @@ def _buckets(hop: np.ndarray, names: np.ndarray, service_code: np.ndarray,
 
 
 def _attribution(trace: np.ndarray, bucket: np.ndarray, buckets: pd.Index, is_hop: np.ndarray,
-                 cp_us: np.ndarray, trace_ids: pd.Index) -> pd.DataFrame:
+                 cp_us: np.ndarray, trace_dtype: pd.CategoricalDtype) -> pd.DataFrame:
     """Critical-path µs summed per trace × bucket (grouped on integer codes)."""
     key = (trace.astype(np.int64) * max(len(buckets), 1) + bucket) * 2 + is_hop
     keys, first, group = np.unique(key, return_index=True, return_inverse=True)
     return pd.DataFrame({
-        "trace_id": pd.Categorical.from_codes(trace[first], categories=trace_ids),
+        "trace_id": pd.Categorical.from_codes(trace[first], dtype=trace_dtype),
         "bucket": pd.Categorical.from_codes(bucket[first], categories=buckets),
         "is_hop": is_hop[first],
         "cp_us": np.bincount(group, weights=cp_us, minlength=len(keys)).astype(np.int64),
@@ -288,7 +288,9 @@ def hop_table(analysis: OrderAnalysis, *, include_local: bool = True) -> pd.Data
     calls = analysis.calls
     rows = []
     grouped = dict(tuple(calls.groupby("hop", sort=False))) if len(calls) else {}
-    order_dur = traces.set_index("trace_id")["duration_us"]
+    # order duration per trace code (calls only exist under analysed traces)
+    order_dur = np.zeros(len(traces["trace_id"].cat.categories))
+    order_dur[traces["trace_id"].cat.codes.to_numpy()] = traces["duration_us"].to_numpy()
     for bucket in cp_sum.index.union(pd.Index(list(grouped), dtype=object)):
         hop_calls = grouped.get(bucket)
         hop = bool(is_hop.get(bucket, hop_calls is not None))
@@ -309,8 +311,11 @@ def hop_table(analysis: OrderAnalysis, *, include_local: bool = True) -> pd.Data
             row.update(_stats("server", server))
             row.update(_stats("network", client - server, quantiles=(0.5, 0.95)))
             row["self_mean_ms"] = float(hop_calls["self_us"].mean() / 1000)
-            per_trace = hop_calls.groupby("trace_id", observed=True)["client_us"].sum()
-            share = per_trace / order_dur.reindex(per_trace.index).to_numpy()
+            codes = hop_calls["trace_id"].cat.codes.to_numpy()
+            per_trace = np.bincount(codes, weights=hop_calls["client_us"].to_numpy(dtype=float),
+                                    minlength=len(order_dur))
+            made = np.bincount(codes, minlength=len(order_dur)) > 0
+            share = per_trace[made] / order_dur[made]
             row["order_share_mean"] = float(share.sum() / n_traces) if n_traces else 0.0
         rows.append(row)
     table = pd.DataFrame(rows)

@@ -433,8 +433,12 @@ def _one_copy_per_trace(trace_ids: list[str], sizes: list[int], trace_no: np.nda
 
 
 def _trace_categories(trace_ids: list[str], trace_no: np.ndarray):
-    codes, uniques = pd.factorize(np.array(trace_ids, dtype=object)[trace_no])
-    return codes, list(uniques)
+    """Row codes and categories of the trace ids, in order of appearance, only those in rows."""
+    list_codes, uniques = pd.factorize(np.array(trace_ids, dtype=object))
+    used = np.zeros(len(uniques), dtype=bool)
+    used[list_codes[trace_no]] = True
+    renumber = np.cumsum(used) - 1
+    return renumber[list_codes[trace_no]], list(uniques[used])
 
 
 def merge_fragments(df: pd.DataFrame, anomalies: Counter | None = None) -> pd.DataFrame:
@@ -481,7 +485,8 @@ def merge_fragments(df: pd.DataFrame, anomalies: Counter | None = None) -> pd.Da
             trace = df["trace_id"].cat.codes.to_numpy()
             sid = id_keys(df)[0]
         key = mix_keys(sid, trace)
-        hit = np.isin(key[server], key[(df["kind"] == "CLIENT").to_numpy()])
+        clients = key[(df["kind"] == "CLIENT").to_numpy()]
+        hit = pd.Series(key[server]).isin(clients).to_numpy()  # hashed: np.isin sorts
         if hit.any():
             shared = df["shared"].to_numpy().copy()
             shared[np.flatnonzero(server)[hit]] = True

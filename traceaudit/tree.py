@@ -48,18 +48,17 @@ def _keys(trace: np.ndarray, ids: np.ndarray, extra: np.ndarray | None = None) -
 
 
 class _Lookup:
-    """(key) → row via a sorted array; the first row wins when a key repeats."""
+    """(key) → row via a hash index; the first row wins when a key repeats."""
 
     def __init__(self, keys: np.ndarray, rows: np.ndarray) -> None:
-        order = np.argsort(keys, kind="stable")
-        self.keys, self.rows = keys[order], rows[order]
+        first = ~pd.Series(keys).duplicated().to_numpy()
+        self.index, self.rows = pd.Index(keys[first]), rows[first]
 
     def find(self, keys: np.ndarray) -> np.ndarray:
-        if len(self.keys) == 0:
+        if len(self.index) == 0:
             return np.full(len(keys), -1, dtype=np.int64)
-        pos = np.searchsorted(self.keys, keys)
-        pos = np.minimum(pos, len(self.keys) - 1)
-        return np.where(self.keys[pos] == keys, self.rows[pos], -1)
+        pos = self.index.get_indexer(keys)
+        return np.where(pos >= 0, self.rows[pos], -1)
 
 
 def column_codes(column: pd.Series) -> np.ndarray:
