@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -73,12 +73,14 @@ def _order_response(order: Order) -> dict[str, Any]:
 
 
 @app.get("/api/v1/orders")
-async def list_orders(session: SessionDep, customerId: str | None = None  # noqa: N803
-                      ) -> list[dict[str, Any]]:
+async def list_orders(
+    session: SessionDep,
+    customer_id: Annotated[str | None, Query(alias="customerId")] = None,
+) -> list[dict[str, Any]]:
     """All orders, oldest first; `?customerId=` for one customer's history."""
     query = select(Order).order_by(Order.id)
-    if customerId:
-        query = query.where(Order.customer_id == customerId)
+    if customer_id:
+        query = query.where(Order.customer_id == customer_id)
     return [_order_response(order) for order in (await session.scalars(query)).all()]
 
 

@@ -22,6 +22,7 @@ from services.cli import main as shop_cli
 from services.common import faults
 from services.common.settings import REPO
 from services.mailsink import read_mails
+from services.stack import Stack
 from tests.services._shop import Shop, wait_until
 
 SHIPPED = REPO / "deploy" / "flags.json"
@@ -184,7 +185,7 @@ def test_active_flag_adds_a_span_event(flag_file: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def shop(stack) -> Shop:  # noqa: ANN001 - the stack fixture's object
+def shop(stack: Stack) -> Shop:
     return Shop(stack)
 
 

@@ -6,11 +6,12 @@ import uuid
 
 import pytest
 
+from services.stack import Stack
 from tests.services._shop import Shop, wait_until
 
 
 @pytest.fixture(scope="module")
-def shop(stack) -> Shop:  # noqa: ANN001 - the stack fixture's object
+def shop(stack: Stack) -> Shop:
     return Shop(stack)
 
 

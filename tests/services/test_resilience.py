@@ -21,6 +21,7 @@ import pytest
 from services.common.broker import EXCHANGE, ORDER_CONFIRMED, ORDER_QUEUE, dlq_name
 from services.mailsink import read_mails
 from services.order.settings import OrderSettings
+from services.stack import Stack
 from tests.services._shop import Shop, wait_until
 
 ORDER_SETTINGS = OrderSettings()
@@ -32,7 +33,7 @@ ORDER_DEADLINE = (
 
 
 @pytest.fixture(scope="module")
-def shop(stack) -> Shop:  # noqa: ANN001 - the stack fixture's object
+def shop(stack: Stack) -> Shop:
     return Shop(stack, timeout=ORDER_DEADLINE + 5)
 
 
@@ -80,7 +81,8 @@ def _breaker_state(shop: Shop) -> float:
     return shop.metric("order", "circuit_breaker_state", service="order", target="payment")
 
 
-def test_payment_outage_orders_pending_then_each_paid_exactly_once(shop: Shop, stack) -> None:  # noqa: ANN001
+def test_payment_outage_orders_pending_then_each_paid_exactly_once(
+        shop: Shop, stack: Stack) -> None:
     buyer, product = shop.customer(), shop.product()
     bodies = [shop.order_body(buyer, product, reference=f"P-{uuid.uuid4().hex[:12]}")
               for _ in range(50)]
@@ -126,7 +128,7 @@ def test_payment_outage_orders_pending_then_each_paid_exactly_once(shop: Shop, s
         assert len(shop.payments(body["reference"])) == 1, body["reference"]
 
 
-def test_customer_down_is_a_fast_503_after_retrying_the_get(shop: Shop, stack) -> None:  # noqa: ANN001
+def test_customer_down_is_a_fast_503_after_retrying_the_get(shop: Shop, stack: Stack) -> None:
     buyer, product = shop.customer(), shop.product()
     attempts = shop.metric("order", "http_client_requests_seconds_count", peer="customer",
                            status="error")
@@ -170,7 +172,8 @@ async def _depth(url: str, queue: str) -> int:
         return int(declared.declaration_result.message_count or 0)
 
 
-def test_notification_outage_buffers_and_delivers_each_exactly_once(shop: Shop, stack) -> None:  # noqa: ANN001
+def test_notification_outage_buffers_and_delivers_each_exactly_once(
+        shop: Shop, stack: Stack) -> None:
     buyer, product = shop.customer(), shop.product()
     references = [f"N-{uuid.uuid4().hex[:12]}" for _ in range(200)]
     broker_url = stack.env["BROKER_URL"]
@@ -243,7 +246,7 @@ def _pg_answers() -> bool:
         return False
 
 
-def test_postgres_restart_under_load(shop: Shop, stack) -> None:  # noqa: ANN001
+def test_postgres_restart_under_load(shop: Shop, stack: Stack) -> None:
     """Every service keeps its process; during the outage 503s only; orders again within 10 s."""
     buyer, product = shop.customer(), shop.product()
     pids = {row["name"]: row["pid"] for row in stack.status()}
