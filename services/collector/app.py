@@ -38,7 +38,7 @@ from services.collector.query import (
 )
 from services.collector.settings import CollectorSettings, get_settings
 from services.collector.spans import SpanError, decode_json, normalise_trace_id
-from services.collector.store import Retention, SpanStore
+from services.collector.store import Retention, SpanRow, SpanStore
 
 log = structlog.get_logger()
 JSON = "application/json; charset=utf-8"
@@ -81,13 +81,10 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
     async def post_otlp(request: Request) -> Response:
         body = await request.body()
         headers = request.headers
+        decode, respond = otlp.decode_proto, otlp.proto_response
         if headers.get("content-type", "").startswith("application/json"):
-            return await _ingest(
-                store_of(request), body, headers, otlp.decode_json, "otlp", otlp.json_response
-            )
-        return await _ingest(
-            store_of(request), body, headers, otlp.decode_proto, "otlp", otlp.proto_response
-        )
+            decode, respond = otlp.decode_json, otlp.json_response
+        return await _ingest(store_of(request), body, headers, decode, "otlp", respond)
 
     async def services(request: Request) -> Response:
         return _names(await run_in_threadpool(store_of(request).service_names))
@@ -181,9 +178,10 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
 
 
 _PREFIXES = ("/api/v2", "/zipkin/api/v2")
-# one ingest thread: bodies are decoded one at a time (they would only fight over the GIL and
-# then queue for the single SQLite writer anyway)
-_INGEST_LIMITER = anyio.CapacityLimiter(1)  # Zipkin also serves its API under /zipkin for the UI
+# one thread per ingest stage: more decoders would only fight over the GIL, and SQLite has
+# one writer anyway
+_DECODE_LIMITER = anyio.CapacityLimiter(1)
+_STORE_LIMITER = anyio.CapacityLimiter(1)  # Zipkin also serves its API under /zipkin for the UI
 
 
 async def _ingest(
@@ -194,31 +192,34 @@ async def _ingest(
     transport: str,
     respond: Callable[[], Response],
 ) -> Response:
-    """Decode the whole body, then store all of it or none of it."""
+    """Decode the whole body, then store all of it or none of it.
+
+    Two single-thread stages, so the next body is decoded while SQLite (which releases the GIL)
+    writes the previous one.
+    """
     gzipped = "gzip" in headers.get("content-encoding", "")
 
-    def work() -> Response:
-        try:
-            raw = _gunzip(body) if gzipped else body
-            spans = decode(raw)
-        except SpanError as exc:
-            metrics.MESSAGES_REJECTED.labels(transport).inc()
-            metrics.SPANS_REJECTED.labels(transport).inc(exc.span_count)
-            return PlainTextResponse(f"{exc}\n", 400)
-        try:
-            result = store.add(spans)
-        except sqlite3.Error as exc:
-            metrics.SPANS_DROPPED.labels("store_error").inc(len(spans))
-            log.error("collector.store_failed", error=str(exc), spans=len(spans))
-            return PlainTextResponse(f"Cannot store spans: {exc}\n", 500)
-        metrics.SPANS_ACCEPTED.labels(transport).inc(result.stored)
-        if result.duplicates:
-            metrics.SPANS_DROPPED.labels("duplicate").inc(result.duplicates)
-        if result.evicted:
-            metrics.SPANS_DROPPED.labels("span_cap").inc(result.evicted)
-        return respond()
+    def prepare() -> list[SpanRow]:
+        return store.rows(decode(_gunzip(body) if gzipped else body))
 
-    return await anyio.to_thread.run_sync(work, limiter=_INGEST_LIMITER)
+    try:
+        rows = await anyio.to_thread.run_sync(prepare, limiter=_DECODE_LIMITER)
+    except SpanError as exc:
+        metrics.MESSAGES_REJECTED.labels(transport).inc()
+        metrics.SPANS_REJECTED.labels(transport).inc(exc.span_count)
+        return PlainTextResponse(f"{_one_line(exc)}\n", 400)
+    try:
+        result = await anyio.to_thread.run_sync(store.add_rows, rows, limiter=_STORE_LIMITER)
+    except sqlite3.Error as exc:
+        metrics.SPANS_DROPPED.labels("store_error").inc(len(rows))
+        log.error("collector.store_failed", error=str(exc), spans=len(rows))
+        return PlainTextResponse(f"Cannot store spans: {exc}\n", 500)
+    metrics.SPANS_ACCEPTED.labels(transport).inc(result.stored)
+    if result.duplicates:
+        metrics.SPANS_DROPPED.labels("duplicate").inc(result.duplicates)
+    if result.evicted:
+        metrics.SPANS_DROPPED.labels("span_cap").inc(result.evicted)
+    return respond()
 
 
 def _gunzip(body: bytes) -> bytes:
@@ -249,7 +250,12 @@ async def _expire_forever(store: SpanStore) -> None:
 
 
 async def _bad_request(request: Request, exc: Exception) -> Response:
-    return PlainTextResponse(str(exc), 400)
+    return PlainTextResponse(_one_line(exc), 400)
+
+
+def _one_line(exc: Exception) -> str:
+    """The reason on one line, even when it quotes input with line breaks."""
+    return str(exc).replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _json(value: Any, status: int = 200) -> Response:

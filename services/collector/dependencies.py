@@ -14,22 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Span = dict[str, Any]
-
-
 Link = tuple[str, str, bool]  # parent, child, is_error
 
 
 def link_dependencies(traces: Iterable[list[Span]]) -> list[dict[str, Any]]:
     """`[{"parent", "child", "callCount", "errorCount"?}]` over all `traces`, first seen first."""
-    return count_links(trace_links(spans) for spans in traces)
-
-
-def count_links(per_trace: Iterable[Iterable[Link]]) -> list[dict[str, Any]]:
-    """Sum the calls of each trace's links into DependencyLink objects."""
     calls: Counter[tuple[str, str]] = Counter()
     errors: Counter[tuple[str, str]] = Counter()
-    for links in per_trace:
-        for parent, child, is_error in links:
+    for spans in traces:
+        for parent, child, is_error in trace_links(spans):
             calls[parent, child] += 1
             if is_error:
                 errors[parent, child] += 1

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from services.collector.dependencies import count_links, trace_links
+from services.collector.dependencies import link_dependencies
 from services.collector.query import TraceQuery
 
 SCHEMA = """
@@ -156,18 +156,26 @@ class SpanStore:
 
     def add(self, spans: Sequence[dict[str, Any]]) -> StoreResult:
         """Store normalised spans in one transaction: all of them or none."""
-        if not spans:
+        return self.add_rows(self.rows(spans))
+
+    @staticmethod
+    def rows(spans: Sequence[dict[str, Any]]) -> list[SpanRow]:
+        """The stored form of normalised spans (no I/O: can run ahead of `add_rows`)."""
+        return [SpanRow.of(span) for span in spans]
+
+    def add_rows(self, rows: list[SpanRow]) -> StoreResult:
+        """Store prepared rows in one transaction: all of them or none."""
+        if not rows:
             return StoreResult(0, 0, 0)
-        rows = [_row(span) for span in spans]
         now_ms = int(time.time() * 1000)
         with self._write() as conn:
             evicted = self._make_room(conn, len(rows))
-            by_trace: dict[str, list[_Row]] = defaultdict(list)
+            by_trace: dict[str, list[SpanRow]] = defaultdict(list)
             for row in rows:
                 by_trace[row.trace_id].append(row)
             tids = dict(_select_in(conn, _TIDS_OF, by_trace))
             known = set(_select_in(conn, _DIGESTS_OF, tids.values()))
-            fresh: dict[str, list[_Row]] = {}
+            fresh: dict[str, list[SpanRow]] = {}
             seen: set[tuple[str, int]] = set()
             for trace_id, trace_rows in by_trace.items():
                 tid = tids.get(trace_id)
@@ -194,7 +202,11 @@ class SpanStore:
         return StoreResult(len(stored), len(rows) - len(stored), evicted)
 
     def _upsert_traces(
-        self, conn: sqlite3.Connection, fresh: dict[str, list[_Row]], tids: dict[str, int], now: int
+        self,
+        conn: sqlite3.Connection,
+        fresh: dict[str, list[SpanRow]],
+        tids: dict[str, int],
+        now: int,
     ) -> None:
         updates, inserts = [], []
         for trace_id, trace_rows in fresh.items():
@@ -345,7 +357,7 @@ class SpanStore:
             rows = []
             for tid, _ in chunk:
                 spans = [orjson.loads(body) for body in bodies.get(tid, [])]
-                for link in count_links([trace_links(spans)]):
+                for link in link_dependencies([spans]):
                     rows.append(
                         (tid, link["parent"], link["child"], link["callCount"],
                          link.get("errorCount", 0))
@@ -369,8 +381,10 @@ class SpanStore:
     def _save_links(self, computed: list[tuple[int, int]], rows: list[tuple]) -> None:
         """Replace the links of traces that got no new span since they were read."""
         with self._write() as conn:
-            current = dict(_select_in(conn, "SELECT tid, span_count FROM traces WHERE tid IN",
-                                      [tid for tid, _ in computed]))  # fmt: skip
+            tids = [tid for tid, _ in computed]
+            current = dict(
+                _select_in(conn, "SELECT tid, span_count FROM traces WHERE tid IN", tids)
+            )
             fresh = [tid for tid, count in computed if current.get(tid) == count]
             if not fresh:
                 return
@@ -394,7 +408,7 @@ class SpanStore:
 
 
 @dataclass(frozen=True, slots=True)
-class _Row:
+class SpanRow:
     """The columns of one span row, derived from its canonical JSON."""
 
     trace_id: str
@@ -408,24 +422,24 @@ class _Row:
     body: bytes
     tags: dict[str, str]
 
-
-def _row(span: dict[str, Any]) -> _Row:
-    body = orjson.dumps(span)
-    digest = int.from_bytes(hashlib.blake2b(body, digest_size=8).digest(), "big", signed=True)
-    local = span.get("localEndpoint")
-    remote = span.get("remoteEndpoint")
-    return _Row(
-        trace_id=span["traceId"],
-        digest=digest,
-        service=local.get("serviceName") if local else None,
-        remote=remote.get("serviceName") if remote else None,
-        name=span.get("name"),
-        timestamp=span.get("timestamp"),
-        duration=span.get("duration"),
-        is_root="parentId" not in span,
-        body=body,
-        tags=span.get("tags", {}),
-    )
+    @classmethod
+    def of(cls, span: dict[str, Any]) -> SpanRow:
+        body = orjson.dumps(span)
+        digest = int.from_bytes(hashlib.blake2b(body, digest_size=8).digest(), "big", signed=True)
+        local = span.get("localEndpoint")
+        remote = span.get("remoteEndpoint")
+        return cls(
+            trace_id=span["traceId"],
+            digest=digest,
+            service=local.get("serviceName") if local else None,
+            remote=remote.get("serviceName") if remote else None,
+            name=span.get("name"),
+            timestamp=span.get("timestamp"),
+            duration=span.get("duration"),
+            is_root="parentId" not in span,
+            body=body,
+            tags=span.get("tags", {}),
+        )
 
 
 def _trace_query_sql(query: TraceQuery) -> tuple[str, list[Any]]:

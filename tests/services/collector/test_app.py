@@ -90,6 +90,7 @@ def test_gzip_and_protobuf_bodies_are_accepted(collector: str) -> None:
         (b'{"traceId": "a"}', "Expected a JSON_V2 encoded list"),
         (b"[{", "Malformed reading List<Span> from json"),
         (b'[{"traceId": "A000000000000001", "id": "0000000000000001"}]', "lower-hex"),
+        (b'[{"traceId": "a\\nb", "id": "0000000000000001"}]', "a\\nb should be lower-hex"),
     ],
 )
 def test_malformed_body_is_400_with_one_line_reason(
