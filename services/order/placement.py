@@ -125,7 +125,7 @@ async def _purchase(rt: OrderRuntime, reference: str, body: OrderRequest
         status = exc.status if exc.status in (400, 404, 409) else 400
         raise ApiError(status, exc.message) from exc
     except UpstreamUnavailable:
-        rt.compensate(reference, "purchase outcome unknown")  # it may have gone through
+        rt.compensate(reference, "purchase outcome unknown", unless_saved=True)
         raise
 
 
@@ -225,7 +225,7 @@ async def place_order(rt: OrderRuntime, body: OrderRequest) -> Answer:
     purchased = await _purchase(rt, reference, body)
     amount = _total(purchased)
     if body.amount is not None and abs(body.amount - amount) > CENT:
-        rt.compensate(reference, "amount mismatch")
+        rt.compensate(reference, "amount mismatch", unless_saved=True)
         raise ApiError(400, f"Order amount {body.amount} does not match the purchase total "
                             f"{amount}", {"amount": f"expected {amount}"})
     try:
@@ -236,7 +236,7 @@ async def place_order(rt: OrderRuntime, body: OrderRequest) -> Answer:
             raise
         return _replay(existing, print_)
     except BaseException:
-        rt.compensate(reference, "order not saved")
+        rt.compensate(reference, "order not saved", unless_saved=True)
         raise
     log.info("order saved", order_id=order.id, reference=reference, amount=str(amount))
     try:

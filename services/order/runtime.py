@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from services.common.breaker import CircuitBreaker
-from services.common.db import Database, DatabaseUnavailable
+from services.common.db import Database, DatabaseUnavailable, is_unavailable
+from services.order.models import Order
 from services.order.settings import OrderSettings
 from services.order.upstreams import UpstreamRejected, Upstreams
 
@@ -51,10 +54,18 @@ class OrderRuntime:
         task.add_done_callback(self.tasks.discard)
         return task
 
-    def compensate(self, reference: str, why: str) -> None:
-        """Give back the stock bought for `reference`, in the background (idempotent)."""
+    def compensate(self, reference: str, why: str, *, unless_saved: bool = False) -> None:
+        """Give back the stock bought for `reference`, in the background (idempotent).
+
+        With `unless_saved` it first waits `compensation_delay` and cancels only if no order
+        with that reference exists by then: a client retrying the same reference meanwhile
+        reuses the purchase (the key replays it) instead of finding it cancelled.
+        """
 
         async def cancel() -> None:
+            if unless_saved and await self._saved_after_delay(reference):
+                log.info("purchase kept: the order was saved by a retry", reference=reference)
+                return
             try:
                 await self.upstreams.cancel_purchase(reference)
             except Exception as exc:  # noqa: BLE001 - logged; a later replay cancels again
@@ -66,6 +77,28 @@ class OrderRuntime:
                 log.info("purchase cancelled", reference=reference, why=why)
 
         self.spawn(cancel(), f"cancel-{reference}")
+
+    async def _saved_after_delay(self, reference: str) -> bool:
+        """Whether an order `reference` exists after the delay (True if that stays unknown).
+
+        Unknown counts as saved: leaving stock reserved is safer than giving back sold stock.
+        """
+        await asyncio.sleep(self.settings.compensation_delay)
+        retrying = AsyncRetrying(
+            stop=stop_after_delay(300), wait=wait_exponential(max=10),
+            retry=retry_if_exception(is_unavailable), reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    async with self.session() as session:
+                        found = await session.scalar(
+                            select(Order.id).where(Order.reference == reference))
+        except Exception as exc:  # noqa: BLE001 - database away for minutes: keep the stock
+            log.error("purchase left reserved: order lookup failed", reference=reference,
+                      error=str(exc).splitlines()[0])
+            return True
+        return found is not None
 
     async def close(self) -> None:
         for task in list(self.tasks):

@@ -31,6 +31,7 @@ class OrderSettings(BaseSettings):
     settle_concurrency: int = 5
     stale_created_seconds: float = 30.0
     outbox_poll_interval: float = 1.0
+    compensation_delay: float = 5.0
 
     def breaker_config(self) -> BreakerConfig:
         return BreakerConfig(

@@ -6,8 +6,11 @@ import uuid
 
 import pytest
 
+from services.order.settings import OrderSettings
 from services.stack import Stack
 from tests.services._shop import Shop, wait_until
+
+SETTINGS = OrderSettings()
 
 
 @pytest.fixture(scope="module")
@@ -99,12 +102,25 @@ def test_out_of_stock_is_409_and_unknown_product_404_both_without_a_row(shop: Sh
     assert _orders_of(shop, customer) == []
 
 
-def test_amount_mismatch_is_400_and_the_stock_comes_back(shop: Shop, buyer: str) -> None:
-    product = shop.product(stock=7, price=5.00)
-    response = shop.place(shop.order_body(buyer, product, 2, amount=99.0))
-    assert response.status_code == 400
-    assert response.json()["errors"] == {"amount": "expected 10.00"}
-    wait_until(lambda: shop.stock(product) == 7, timeout=5, what="the compensating cancel")
+def test_amount_mismatch_is_400_and_the_stock_comes_back_unless_retried(
+        shop: Shop, buyer: str) -> None:
+    """The purchase is given back after the compensation delay, unless a retry of the same
+    reference saved the order meanwhile (then the retry reused the purchase)."""
+    abandoned, retried = shop.product(stock=7, price=5.00), shop.product(stock=7, price=5.00)
+    reference = f"T-{uuid.uuid4().hex[:10]}"
+    for product, ref in ((abandoned, None), (retried, reference)):
+        response = shop.place(shop.order_body(buyer, product, 2, reference=ref, amount=99.0))
+        assert response.status_code == 400
+        assert response.json()["errors"] == {"amount": "expected 10.00"}
+    fixed = shop.place(shop.order_body(buyer, retried, 2, reference=reference, amount=10.0))
+    assert fixed.status_code == 200, fixed.text
+    wait_until(lambda: shop.stock(abandoned) == 7, timeout=SETTINGS.compensation_delay + 5,
+               what="the compensating cancel")
+    wait_until(lambda: any(e["reference"] == reference for e in shop.log_events(
+        "order", "purchase kept: the order was saved by a retry")), timeout=5,
+        what="the compensation to see the saved order")
+    assert shop.stock(retried) == 5
+    assert shop.order(fixed.json())["status"] == "PAID"
 
 
 def test_payment_rejection_cancels_the_order_and_releases_stock(shop: Shop, buyer: str) -> None:
