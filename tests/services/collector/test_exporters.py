@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import httpx
-import requests
 from opentelemetry.exporter.zipkin.json import ZipkinExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -16,17 +15,7 @@ from py_zipkin.encoding import Encoding
 from py_zipkin.transport import BaseTransportHandler
 from py_zipkin.zipkin import zipkin_span
 
-
-class RecordingSession(requests.Session):
-    """A requests session that keeps every body it posts (what went over the wire)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.bodies: list[str] = []
-
-    def post(self, url, data=None, **kwargs):
-        self.bodies.append(data)
-        return super().post(url, data=data, **kwargs)
+from tests.services.collector._recording import RecordingSession
 
 
 def by_id(spans: list[dict]) -> dict[str, dict]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import httpx
-import requests
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.exporter.zipkin.json import ZipkinExporter
 from opentelemetry.sdk.resources import Resource
@@ -13,15 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-
-class RecordingSession(requests.Session):
-    def __init__(self) -> None:
-        super().__init__()
-        self.bodies: list[str] = []
-
-    def post(self, url, data=None, **kwargs):
-        self.bodies.append(data)
-        return super().post(url, data=data, **kwargs)
+from tests.services.collector._recording import RecordingSession
 
 
 def test_otlp_protobuf_stores_what_the_zipkin_exporter_would(collector: str) -> None:
