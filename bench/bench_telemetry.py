@@ -1,0 +1,185 @@
+"""Benchmark of the telemetry overhead: orders through the gateway, tracing on vs off.
+
+    .venv/bin/python bench/bench_telemetry.py --orders 300 --concurrency 4
+
+Two shop stacks run side by side on their own port offsets, databases and vhosts: one with
+tracing on (Zipkin exporter to its local collector), the baseline with `OTEL_SDK_DISABLED=true`
+(logs and metrics stay on in both). Orders are placed in alternating rounds on the two stacks,
+so a drift of the machine's load hits both alike; the table gives orders/s and p50/p99
+latency of each, and the ratios (target: tracing costs at most 10%).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+import httpx
+import psutil
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from services.stack import Stack, fresh_vhost, reset_databases  # noqa: E402
+from tests.services.test_telemetry import order_body  # noqa: E402
+
+PROGRAMS = ["collector", "mailsink", "customer", "product", "order", "payment", "notification",
+            "gateway"]
+SERVICES = {"gateway", "customer", "product", "order", "payment", "notification"}
+console = Console()
+
+
+@dataclass
+class Side:
+    """One stack of the comparison and what its orders took."""
+
+    label: str
+    stack: Stack
+    body: dict = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    failures: int = 0
+    processes: dict[str, psutil.Process] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds used while ordering
+
+    def cpu_times(self) -> dict[str, float]:
+        return {name: sum(p.cpu_times()[:2]) for name, p in self.processes.items()}
+
+    def cpu_ms_per_order(self, names: set[str]) -> float:
+        used = sum(v for k, v in self.cpu.items() if k in names)
+        return used * 1000 / max(1, len(self.latencies))
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def make_stack(offset: int, var_dir: Path, exporter: str | None) -> Stack:
+    """A fresh stack; `exporter` None means `OTEL_SDK_DISABLED=true`."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    flags = shutil.copyfile(REPO / "deploy" / "flags.json", var_dir / "flags.json")
+    env = {
+        "SHOP_PORT_OFFSET": str(offset),
+        "SHOP_VAR_DIR": str(var_dir),
+        "SHOP_DB_PREFIX": f"b{offset}_",
+        "BROKER_URL": fresh_vhost(f"b{offset}"),
+        "SHOP_FLAGS_FILE": str(flags),
+        "OTEL_SDK_DISABLED": "false" if exporter else "true",
+        "OTEL_TRACES_EXPORTER": exporter or "none",
+    }
+    stack = Stack(env, programs=PROGRAMS)
+    reset_databases(stack.settings)
+    return stack
+
+
+async def place_orders(side: Side, n: int, concurrency: int, progress: Progress, task) -> None:
+    """`n` orders through the gateway, `concurrency` at a time; latencies into `side`."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(i)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            queue.get_nowait()
+            start = time.perf_counter()
+            response = await client.post("/api/v1/orders", json=side.body)
+            if response.status_code == 200:
+                side.latencies.append(time.perf_counter() - start)
+            else:
+                side.failures += 1
+            progress.advance(task)
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=side.stack.gateway_url, timeout=30,
+                                 limits=limits) as client:
+        cpu_before, start = side.cpu_times(), time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        side.seconds += time.perf_counter() - start
+        for name, used in side.cpu_times().items():
+            side.cpu[name] = side.cpu.get(name, 0.0) + used - cpu_before[name]
+
+
+def report(on: Side, off: Side, concurrency: int) -> None:
+    table = Table(title=f"orders through the gateway ({concurrency} concurrent clients)")
+    columns = ("stack", "orders", "failed", "orders/s", "p50 ms", "p99 ms",
+               "service CPU ms/order", "collector CPU ms/order")
+    for column in columns:
+        table.add_column(column, justify="right" if column != "stack" else "left")
+    for side in (off, on):
+        table.add_row(side.label, str(len(side.latencies)), str(side.failures),
+                      f"{side.rate:.1f}", f"{side.quantile(0.5) * 1000:.1f}",
+                      f"{side.quantile(0.99) * 1000:.1f}",
+                      f"{side.cpu_ms_per_order(SERVICES):.1f}",
+                      f"{side.cpu_ms_per_order({'collector'}):.1f}")
+    table.add_row(
+        "ratio on/off", "", "", f"{on.rate / off.rate:.3f}",
+        f"{on.quantile(0.5) / off.quantile(0.5):.3f}",
+        f"{on.quantile(0.99) / off.quantile(0.99):.3f}",
+        f"{on.cpu_ms_per_order(SERVICES) / off.cpu_ms_per_order(SERVICES):.3f}", "",
+        style="bold",
+    )
+    console.print(table)
+    console.print({k: round(v * 1000 / len(on.latencies), 1) for k, v in on.cpu.items()}, {k: round(v * 1000 / len(off.latencies), 1) for k, v in off.cpu.items()})
+    overhead = off.rate / on.rate - 1
+    verdict = "within" if overhead <= 0.10 else "ABOVE"
+    console.print(f"tracing overhead (throughput): {overhead * 100:+.1f}% — {verdict} the 10% "
+                  f"target; mean latency {statistics.mean(on.latencies) * 1000:.1f} ms on vs "
+                  f"{statistics.mean(off.latencies) * 1000:.1f} ms off")
+
+
+@click.command()
+@click.option("--orders", default=300, show_default=True, help="orders per stack")
+@click.option("--rounds", default=6, show_default=True, help="alternating rounds")
+@click.option("--concurrency", default=4, show_default=True)
+@click.option("--exporter", type=click.Choice(["zipkin", "otlp", "none"]), default="zipkin",
+              show_default=True, help="OTEL_TRACES_EXPORTER of the traced stack")
+@click.option("--offset", default=5500, show_default=True,
+              help="port offset of the traced stack; the baseline uses offset + 100")
+def main(orders: int, rounds: int, concurrency: int, exporter: str, offset: int) -> None:
+    """Orders/s and p50/p99 with tracing on and off, side by side, and their ratio."""
+    work = Path(tempfile.mkdtemp(prefix="bench_telemetry_"))
+    on = Side(f"tracing on ({exporter})", make_stack(offset, work / "on", exporter))
+    off = Side("OTEL_SDK_DISABLED=true", make_stack(offset + 100, work / "off", None))
+    try:
+        with console.status("starting two stacks"):
+            for side in (on, off):
+                side.stack.up()
+                side.processes = {row["name"]: psutil.Process(row["pid"])
+                                  for row in side.stack.status() if row["pid"]}
+                with httpx.Client(base_url=side.stack.gateway_url, timeout=30) as http:
+                    side.body = order_body(http)
+        per_round = max(1, orders // rounds)
+        with Progress(console=console) as progress:
+            warm = progress.add_task("warm-up", total=2 * concurrency * 2)
+            for side in (on, off):
+                asyncio.run(place_orders(side, concurrency * 2, concurrency, progress, warm))
+                side.latencies.clear()
+                side.seconds, side.failures, side.cpu = 0.0, 0, {}
+            task = progress.add_task("orders", total=2 * per_round * rounds)
+            for r in range(rounds):
+                for side in (on, off) if r % 2 == 0 else (off, on):
+                    asyncio.run(place_orders(side, per_round, concurrency, progress, task))
+        report(on, off, concurrency)
+    finally:
+        with console.status("stopping the stacks"):
+            for side in (on, off):
+                side.stack.down()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
