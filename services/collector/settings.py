@@ -17,7 +17,7 @@ class CollectorSettings(Settings):
     """`COLLECTOR_*` env vars; port and var dir come from the shared shop settings."""
 
     collector_db: Path | None = Field(None, description="SQLite file; $SHOP_VAR_DIR/zipkin.sqlite3")
-    collector_max_spans: int = Field(1_000_000, description="span cap; oldest traces go first")
+    collector_max_spans: int = Field(500_000, description="span cap (Zipkin MEM_MAX_SPANS)")
     collector_retention_hours: float = Field(72.0, description="traces received earlier go")
     collector_cors_origins: str | None = Field(None, description="comma list of origins")
     collector_autocomplete_keys: str = Field("", description="comma list of tag keys")

@@ -78,7 +78,7 @@ _INSERT_SPAN = (
 class Retention:
     """Bounds of the store: at most `max_spans`, nothing received more than `max_age_s` ago."""
 
-    max_spans: int = 1_000_000
+    max_spans: int = 500_000
     max_age_s: float = 72 * 3600.0
 
     @property
