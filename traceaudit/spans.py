@@ -85,27 +85,33 @@ _HEX_VALUE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16)
 _HEX_VALUE[np.frombuffer(b"ABCDEF", np.uint8)] = np.arange(10, 16) + 16  # +16 flags upper case
 
 
-def _hex_digits(values: np.ndarray, width: int) -> np.ndarray | None:
+def _hex_digits(values: list, width: int) -> np.ndarray | None:
     """(n, width) digit values (255: not hex, +16: upper case) of strings of exactly `width`
     characters, or None if any value is not such a string (the caller then goes slowly)."""
     try:
-        raw = "".join(values).encode("ascii")
+        raw = "".join(values).encode("ascii")  # fast on a list, slow on an object array
     except (TypeError, UnicodeEncodeError):
         return None
     if len(raw) != width * len(values) or any(
             np.fromiter(map(len, values), np.int64, len(values)) != width):
         return None
-    return _HEX_VALUE[np.frombuffer(raw, np.uint8)].reshape(len(values), width)
+    return _HEX_VALUE.take(np.frombuffer(raw, np.uint8)).reshape(len(values), width)
 
 
 def _span_ids(values) -> tuple[np.ndarray, np.ndarray]:
     """Span ids → (uint64, 0 if absent or invalid; normalised strings, None if so)."""
-    ids = np.array(values, dtype=object) if not isinstance(values, np.ndarray) \
-        else values.astype(object)
+    ids = np.array(values, dtype=object)
+    if isinstance(values, np.ndarray):  # from a frame: NaN for absent
+        ids[pd.isna(ids)] = None
     if not len(ids):
         return np.zeros(0, np.uint64), ids
-    absent = pd.isna(ids)
-    filled = np.where(absent, _ZERO_ID, ids) if absent.any() else ids
+    absent = np.equal(ids, None)
+    if absent.any():
+        filled = ids.copy()
+        filled[absent] = _ZERO_ID
+        filled = filled.tolist()
+    else:
+        filled = values if isinstance(values, list) else ids.tolist()
     digits = _hex_digits(filled, 16)
     if digits is None or (digits == 255).any():
         norm = np.array([normalize_span_id(v) for v in ids], dtype=object)
@@ -113,20 +119,18 @@ def _span_ids(values) -> tuple[np.ndarray, np.ndarray]:
     if (digits >= 16).any():  # upper case: lower it, as Zipkin does
         upper = (digits >= 16).any(axis=1)
         digits = digits & 15
-        ids = ids.copy()
         ids[upper] = [v.lower() for v in ids[upper]]
     packed = (digits[:, 0::2] << 4) | digits[:, 1::2]
     out = packed.view(">u8").ravel().astype(np.uint64)
     if (out == 0).any():  # all zeros is no id
-        ids = np.where(out == 0, None, ids)
+        ids[out == 0] = None
     return out, ids
 
 
 def _trace_ids(values: list) -> list:
     """First-span trace ids → normalised (None if unusable), vectorised for the usual case."""
-    arr = np.array(values, dtype=object)
     for width in (32, 16):  # all lower-hex of one width, none with a zero (high) half
-        digits = _hex_digits(arr, width)
+        digits = _hex_digits(values, width)
         if digits is not None and not (digits >= 16).any() \
                 and (digits[:, :16] != 0).any(axis=1).all():
             return values
@@ -155,7 +159,7 @@ class _Book:
         return pd.Categorical.from_codes(codes, categories=list(self.codes) or ["?"])
 
 
-class _Endpoint(msgspec.Struct, frozen=True, gc=False):
+class _Endpoint(msgspec.Struct, frozen=True, gc=False, cache_hash=True):
     serviceName: str | None = None
     ipv4: str | None = None
     ipv6: str | None = None
@@ -165,7 +169,7 @@ def _tag(name: str):
     return msgspec.field(name=name, default=None)
 
 
-class _Tags(msgspec.Struct, frozen=True, gc=False):
+class _Tags(msgspec.Struct, frozen=True, gc=False, cache_hash=True):
     """The tags the analysis reads; the parser skips all others without making objects."""
 
     error: str | None = None
@@ -275,13 +279,14 @@ class SpansBuilder:
         self.trace_sizes: list[int] = []
         self.parts: list[dict] = []
 
-    def add(self, traces: Iterable) -> None:
-        """Add a list of traces (each a list of spans: dicts, or what `decoder` made)."""
+    def add(self, traces: Iterable, *, decoded: bool = False) -> None:
+        """Add a list of traces (each a list of span dicts); `decoded`: made by `decoder`."""
         traces = traces if isinstance(traces, list) else list(traces)
-        try:
-            traces = msgspec.convert(traces, list[list[self.span_type]])
-        except msgspec.ValidationError:
-            traces = [self._checked_trace(t) for t in traces]
+        if not decoded:
+            try:
+                traces = msgspec.convert(traces, list[list[self.span_type]])
+            except msgspec.ValidationError:
+                traces = [self._checked_trace(t) for t in traces]
         kept = [t for t in traces if t]
         self.anomalies["bad_trace"] += len(traces) - len(kept)
         if not kept:
@@ -301,6 +306,11 @@ class SpansBuilder:
         self.trace_sizes.extend(sizes)
         trace_no = np.repeat(np.arange(first, first + len(sizes)), sizes)
         self.parts.append(self._columns(list(chain.from_iterable(kept)), trace_no))
+
+    def typed(self, chunk: list) -> bool:
+        """Whether a chunk from `iter_trace_chunks` is `decoder`'s (all of it is, or none)."""
+        first = next((t for t in chunk if t), None)
+        return isinstance(first, list) and isinstance(first[0], self.span_type)
 
     def _checked_trace(self, trace) -> list | None:
         if not isinstance(trace, list) or not trace:
@@ -527,7 +537,7 @@ def read_spans(path: str | Path, *, keep_tags: bool = True, progress=None) -> pd
     try:
         with open(path, "rb") as fh:
             for chunk in iter_trace_chunks(fh, decoder=builder.decoder):
-                builder.add(chunk)
+                builder.add(chunk, decoded=builder.typed(chunk))
                 if progress is not None:
                     progress(fh.tell())
     finally:
