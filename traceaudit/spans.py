@@ -12,10 +12,11 @@ Every oddity is counted in `frame.attrs["anomalies"]`.
 from __future__ import annotations
 
 import gc
+import operator
 import re
 from collections import Counter
 from collections.abc import Iterable
-from itertools import chain, compress
+from itertools import chain, compress, repeat
 from operator import attrgetter, itemgetter
 from pathlib import Path
 
@@ -29,6 +30,7 @@ COLUMNS = ["trace_id", "span_id", "parent_id", "service", "name", "kind", "remot
            "start_us", "duration_us", "status_code", "error", "tags"]
 KINDS = ["CLIENT", "SERVER", "PRODUCER", "CONSUMER"]
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
+_KIND_LOOKUP = {None: -1, **_KIND_CODE}
 _EMPTY: dict = {}
 _HEX = re.compile(r"[0-9a-f]+")
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -234,9 +236,18 @@ def _ints(spans: list, field: str) -> np.ndarray:
     return np.maximum(out, 0)
 
 
-def _distinct(objects: list) -> tuple[np.ndarray, pd.Index]:
-    """Codes and distinct values of hashable objects."""
-    return pd.factorize(np.fromiter(objects, dtype=object, count=len(objects)))
+def _distinct(objects: list, common=None) -> tuple[np.ndarray, pd.Index]:
+    """Codes and distinct values of hashable objects; `common`, if given, is told apart by
+    identity first (cheap when most objects are that one instance)."""
+    n = len(objects)
+    if common is None:
+        return pd.factorize(np.fromiter(objects, dtype=object, count=n))
+    rest = ~np.fromiter(map(operator.is_, objects, repeat(common)), dtype=bool, count=n)
+    codes = np.zeros(n, dtype=np.int64)
+    rest_codes, uniques = pd.factorize(np.fromiter(compress(objects, rest), dtype=object,
+                                                   count=int(rest.sum())))
+    codes[rest] = rest_codes + 1
+    return codes, pd.Index([common, *uniques], dtype=object)
 
 
 def _spread(codes: np.ndarray, values: list, dtype=np.int32, missing=-1) -> np.ndarray:
@@ -329,11 +340,13 @@ class SpansBuilder:
     def _columns(self, spans: list, trace_no: np.ndarray) -> dict:
         sid, sid_text = _span_ids(_column(spans, "id"))
         pid, pid_text = _span_ids(_column(spans, "parentId"))
-        kind_codes, kinds = pd.factorize(np.array(_column(spans, "kind"), dtype=object))
-        kind = _spread(kind_codes, [_KIND_CODE.get(k.upper(), -1) for k in kinds], np.int8)
-        self.anomalies["unknown_kind"] += int(((kind < 0) & (kind_codes >= 0)).sum())
+        kinds = _column(spans, "kind")
+        kind = np.fromiter(map(_KIND_LOOKUP.get, kinds, repeat(-2)), np.int8, len(kinds))
+        odd = np.flatnonzero(kind == -2)  # not spelled as Zipkin does: upper-case it
+        kind[odd] = [_KIND_CODE.get(kinds[i].upper(), -1) for i in odd]
+        self.anomalies["unknown_kind"] += sum(kinds[i].upper() not in _KIND_CODE for i in odd)
         local_codes, locals_ = _distinct(_column(spans, "localEndpoint"))
-        remote_codes, remotes = _distinct(_column(spans, "remoteEndpoint"))
+        remote_codes, remotes = _distinct(_column(spans, "remoteEndpoint"), _NO_ENDPOINT)
         raw_tags = _column(spans, "tags")
         tags = msgspec.convert([t or _EMPTY for t in raw_tags], list[_Tags]) if self.keep_tags \
             else raw_tags
