@@ -56,8 +56,8 @@ def _loose_eq(a: Any, b: Any) -> bool:
     """JsonLogic `==`: numbers and numeric strings compare by value (`"51" == 51`)."""
     if isinstance(a, bool) or isinstance(b, bool):
         return a == b
-    if isinstance(a, int | float) and isinstance(b, str) or isinstance(b, int | float) and \
-            isinstance(a, str):
+    kinds = {type(a), type(b)}
+    if str in kinds and kinds & {int, float}:
         try:
             return float(a) == float(b)
         except ValueError:
@@ -66,8 +66,10 @@ def _loose_eq(a: Any, b: Any) -> bool:
 
 
 def _var(args: Any, context: Mapping[str, Any]) -> Any:
-    path, default = (args, None) if not isinstance(args, list) else (
-        args[0], args[1] if len(args) > 1 else None)
+    if isinstance(args, list):
+        path, default = args[0], (args[1] if len(args) > 1 else None)
+    else:
+        path, default = args, None
     value: Any = context
     for part in str(path).split("."):
         if not isinstance(value, Mapping) or part not in value:
