@@ -239,6 +239,17 @@ def test_notification_outage_buffers_and_delivers_each_exactly_once(
     assert min(s["timestamp"] for s in consumers) / 1e6 > restarted
 
 
+def _pg_cluster() -> tuple[str, str]:
+    """(version, name) of the local PostgreSQL cluster on port 5432 (`pg_lsclusters`)."""
+    listed = subprocess.run(["pg_lsclusters", "--no-header"], check=True, capture_output=True,
+                            text=True).stdout.split("\n")
+    for line in listed:
+        fields = line.split()
+        if len(fields) >= 3 and fields[2] == "5432":
+            return fields[0], fields[1]
+    raise AssertionError(f"no PostgreSQL cluster on port 5432 in pg_lsclusters: {listed}")
+
+
 def _pg_answers() -> bool:
     try:
         with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", connect_timeout=1):
@@ -271,8 +282,8 @@ def test_postgres_restart_under_load(shop: Shop, stack: Stack) -> None:
     try:
         time.sleep(2)
         down = time.monotonic()
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"],
-                       check=True, timeout=60, capture_output=True)
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *_pg_cluster(),
+                        "restart"], check=True, timeout=60, capture_output=True)
         wait_until(_pg_answers, timeout=30, what="PostgreSQL to answer again")
         up = time.monotonic()
         wait_until(lambda: any(s == 200 and t0 > up for t0, _, s in results), timeout=15,
