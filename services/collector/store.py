@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -407,9 +407,8 @@ class SpanStore:
         return found
 
 
-@dataclass(frozen=True, slots=True)
-class SpanRow:
-    """The columns of one span row, derived from its canonical JSON."""
+class SpanRow(NamedTuple):
+    """The columns of one span row, derived from its canonical JSON (a tuple: cheap to make)."""
 
     trace_id: str
     digest: int
@@ -429,16 +428,16 @@ class SpanRow:
         local = span.get("localEndpoint")
         remote = span.get("remoteEndpoint")
         return cls(
-            trace_id=span["traceId"],
-            digest=digest,
-            service=local.get("serviceName") if local else None,
-            remote=remote.get("serviceName") if remote else None,
-            name=span.get("name"),
-            timestamp=span.get("timestamp"),
-            duration=span.get("duration"),
-            is_root="parentId" not in span,
-            body=body,
-            tags=span.get("tags", {}),
+            span["traceId"],
+            digest,
+            local.get("serviceName") if local else None,
+            remote.get("serviceName") if remote else None,
+            span.get("name"),
+            span.get("timestamp"),
+            span.get("duration"),
+            "parentId" not in span,
+            body,
+            span.get("tags", {}),
         )
 
 
