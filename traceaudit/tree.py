@@ -53,6 +53,7 @@ class _Lookup:
     def __init__(self, keys: np.ndarray, rows: np.ndarray) -> None:
         first = ~pd.Series(keys).duplicated().to_numpy()
         self.index, self.rows = pd.Index(keys[first]), rows[first]
+        self.repeats = len(keys) - len(self.rows)
 
     def find(self, keys: np.ndarray) -> np.ndarray:
         if len(self.index) == 0:
@@ -83,9 +84,8 @@ def build_tree(spans: pd.DataFrame) -> Tree:
     key_id = _keys(trace, sid)
     primary = _Lookup(key_id[~shared], rows[~shared])
     by_service = _Lookup(_keys(trace, sid, service)[shared], rows[shared])
-    dup = pd.Series(key_id[~shared]).duplicated().to_numpy()
-    if dup.any():
-        anomalies["duplicate_span_id"] += int(dup.sum())
+    if primary.repeats:
+        anomalies["duplicate_span_id"] += primary.repeats
 
     key_parent = _keys(trace, pid)
     parent = np.full(n, -1, dtype=np.int64)
