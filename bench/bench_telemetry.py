@@ -133,7 +133,14 @@ def report(on: Side, off: Side, concurrency: int) -> None:
         style="bold",
     )
     console.print(table)
-    console.print({k: round(v * 1000 / len(on.latencies), 1) for k, v in on.cpu.items()}, {k: round(v * 1000 / len(off.latencies), 1) for k, v in off.cpu.items()})
+    by_process = Table(title="CPU ms per order by process")
+    for column in ("process", "off", "on", "on - off"):
+        by_process.add_column(column, justify="right" if column != "process" else "left")
+    for name in sorted(on.cpu, key=lambda n: on.cpu_ms_per_order({n}), reverse=True):
+        used_on, used_off = on.cpu_ms_per_order({name}), off.cpu_ms_per_order({name})
+        by_process.add_row(name, f"{used_off:.1f}", f"{used_on:.1f}",
+                           f"{used_on - used_off:+.1f}")
+    console.print(by_process)
     overhead = off.rate / on.rate - 1
     verdict = "within" if overhead <= 0.10 else "ABOVE"
     console.print(f"tracing overhead (throughput): {overhead * 100:+.1f}% — {verdict} the 10% "

@@ -128,6 +128,17 @@ def _render(obj: Any, **_: Any) -> str:
     return orjson.dumps(obj, default=str).decode()
 
 
+class _RenderOnce(structlog.stdlib.ProcessorFormatter):
+    """Renders a record once however many handlers ask (file, its rollover check, stderr)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        rendered = record.__dict__.get("_shop_rendered")
+        if rendered is None:
+            rendered = super().format(record)
+            record._shop_rendered = rendered
+        return rendered
+
+
 def log_path(service: str, var_dir: str | Path | None = None) -> Path:
     """`$SHOP_VAR_DIR/log/<service>.jsonl` (default var dir: `var/` in the repo root)."""
     base = Path(var_dir or os.environ.get("SHOP_VAR_DIR") or REPO_ROOT / "var")
@@ -156,7 +167,7 @@ def configure(
         structlog.processors.TimeStamper(fmt=TIMESTAMP_FORMAT, utc=True),
         add_trace_context,
     ]
-    formatter = structlog.stdlib.ProcessorFormatter(
+    formatter = _RenderOnce(
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), add_access_fields],
         pass_foreign_args=True,
         processors=[

@@ -81,6 +81,7 @@ def demo_service(
             "BROKER_URL": f"amqp://guest:guest@127.0.0.1:5672/{rabbit_vhost}",
             "DEMO_SELF_URL": url,
             "LOG_LEVEL": "info",
+            "OTEL_BSP_SCHEDULE_DELAY": "200",  # spans arrive quickly; the tests wait less
             **env,
         }
         var_dir.mkdir(parents=True)

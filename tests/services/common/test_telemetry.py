@@ -124,7 +124,7 @@ def test_dead_or_slow_collector_never_slows_requests(sink, demo_service):
     _median_latency(slow.url, 5), _median_latency(dead.url, 5)  # warm up
     slow_median = _median_latency(slow.url, 30)
     dead_median = _median_latency(dead.url, 30)
-    # 30 requests with a 0.5 s batch delay: several exports hung on the slow sink meanwhile
+    # 30 requests with a 0.2 s batch delay: several exports hung on the slow sink meanwhile
     assert max(slow_median, dead_median) < 0.25, (slow_median, dead_median)
     lines = _read_log(dead.log_path)
     assert sum(x["event"] == "reading item" for x in lines) == 35
