@@ -327,8 +327,10 @@ class SpansBuilder:
         if not isinstance(trace, list) or not trace:
             return None
         checked = [c for c in map(_checked_span, trace) if c is not None]
+        if not checked:  # nothing like a span: a bad trace, not bad spans
+            return None
         self.anomalies["bad_span"] += len(trace) - len(checked)
-        return msgspec.convert(checked, list[self.span_type]) if checked else None
+        return msgspec.convert(checked, list[self.span_type])
 
     @staticmethod
     def _trace_id(trace: list) -> str | None:

@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import orjson
+import pandas as pd
 
 from traceaudit import analyse, build_tree, correct_skew, read_spans, spans_frame
 from traceaudit._jsonstream import iter_trace_chunks
@@ -84,3 +85,27 @@ def test_frame_columns_follow_the_design():
                                      "kind", "remote_service", "start_us", "duration_us",
                                      "status_code", "error", "tags"]
     assert np.issubdtype(df["error"].dtype, np.bool_)
+
+
+def test_ids_are_lowered_padded_and_keyed_as_integers():
+    trace = [{"traceId": "A1", "id": "00000000000000AB", "timestamp": 1, "duration": 9},
+             {"traceId": "a1", "id": "cd", "parentId": "AB", "timestamp": 2, "duration": 3}]
+    df = spans_frame([trace])
+    assert list(df["span_id"]) == ["00000000000000ab", "00000000000000cd"]
+    assert df["parent_id"].iloc[1] == "00000000000000ab"
+    assert [int(v, 16) for v in df["span_id"]] == df["span_key"].tolist()
+    assert df["parent_key"].tolist() == [0, 0xAB]
+
+
+def test_odd_json_values_take_the_careful_path_without_losing_spans(tmp_path):
+    good = [{"traceId": "b2", "id": "1", "name": "root", "timestamp": 10, "duration": 5,
+             "localEndpoint": {"serviceName": "gw"}, "tags": {"http.status_code": "200"}}]
+    odd = [{"traceId": "c3", "id": "1", "name": "root", "timestamp": None, "duration": 5.7,
+            "localEndpoint": None, "tags": {"http.status_code": 503, "error": True}}]
+    path = tmp_path / "traces.json"
+    path.write_bytes(orjson.dumps([good, odd]))
+    df = read_spans(path).set_index("trace_id")
+    assert df.loc["00000000000000b2", "status_code"] == 200
+    c3 = df.loc["00000000000000c3"]  # numbers where strings belong: read, not dropped
+    assert (c3["status_code"], c3["error"], c3["duration_us"]) == (503, True, 5)
+    assert pd.isna(c3["start_us"]) and c3["tags"] == {"http.status_code": "503", "error": "True"}
