@@ -28,9 +28,9 @@ BACKUPS = 5
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 MASK = "***"
 
-_SECRET_KEY = re.compile(
-    r"(^|_)(pass(word|wd)?|pwd|secret|cvv2?|cvc|security_?code|card_?number|credit_?card|pan"
-    r"|authorization|api_?key)($|_)"
+_SECRET_KEY = re.compile(  # matched against the lower-cased key, `-` read as `_`
+    r"pass(word|wd)|secret|cvv|cvc|security_?code|card_?number|credit_?card|api_?key"
+    r"|authorization|(^|_)(pwd|pan)($|_)"
 )
 _CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _EMAIL = re.compile(r"[\w.%+-]+@([\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,})")

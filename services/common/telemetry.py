@@ -39,7 +39,7 @@ EXPORT_TIMEOUT_S = 2.0
 # Each export is one HTTP POST costing a few ms of CPU; every 2 s keeps that a small share of
 # the work at shop rates (every 0.5 s it was ~1.5 ms of CPU per order and service).
 SCHEDULE_DELAY_MS = 2000
-_instrumented: set[str] = set()
+_installed = False  # the provider and library instrumentation are process-wide
 
 
 def enabled() -> bool:
@@ -136,13 +136,14 @@ def _instrument_libraries() -> None:
 
 def setup(app: FastAPI, service: str) -> None:
     """Metrics always; tracing of the app and its libraries unless the SDK is disabled."""
+    global _installed
     metrics.instrument_app(app, service)
     if not enabled():
         return
-    if not _instrumented:
+    if not _installed:
         _install_provider(service, getattr(app.state, "settings", None))
         _instrument_libraries()
-        _instrumented.add("process")
+        _installed = True
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     FastAPIInstrumentor.instrument_app(
@@ -171,13 +172,6 @@ def instrument_engine(engine: object) -> None:
     )
     EngineTracer(trace.get_tracer(scope, version), sync_engine, usage)
     sync_engine._shop_traced = True
-
-
-def shutdown() -> None:
-    """Flush queued spans (best effort, bounded by the export timeout)."""
-    provider = trace.get_tracer_provider()
-    if isinstance(provider, TracerProvider):
-        provider.force_flush(int(EXPORT_TIMEOUT_S * 1000))
 
 
 def inject(carrier: MutableMapping[str, str] | None = None) -> dict[str, str]:

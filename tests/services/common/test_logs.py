@@ -87,7 +87,8 @@ def test_secrets_are_masked(log_file):
     log = structlog.get_logger()
     log.info(
         "payment for jane.doe@example.com",
-        cardNumber="4111 1111 1111 1111", cvv="123", password="hunter2",
+        cardNumber="4111 1111 1111 1111", cvv="123", password="hunter2", userPassword="pw1",
+        company="ACME",
         customer={"email": "jane@example.org", "card": {"number": "5500-0000-0000-0004"}},
         note="paid with 4012888888881881, cvv=987 password: s3cret",
         order_number="1234567890123456",  # 16 digits, not a valid card number (Luhn)
@@ -95,11 +96,12 @@ def test_secrets_are_masked(log_file):
     logging.getLogger("x").info("login of bob@example.net with password=letmein")
     first, second = lines(path)
     text = json.dumps([first, second])
-    for secret in ("4111", "1111 1111", "hunter2", "jane.doe", "jane@", "5500", "4012888888",
+    for secret in ("4111", "1111 1111", "hunter2", "pw1", "jane.doe", "jane@", "5500", "4012888888",
                    "987", "s3cret", "bob@", "letmein"):
         assert secret not in text, secret
     assert first["event"] == "payment for ***@example.com"
     assert first["cardNumber"] == first["cvv"] == first["password"] == "***"
+    assert first["userPassword"] == "***" and first["company"] == "ACME"
     assert first["customer"] == {"email": "***@example.org", "card": {"number": "***0004"}}
     assert first["note"] == "paid with ***1881, cvv=*** password: ***"
     assert first["order_number"] == "1234567890123456"
