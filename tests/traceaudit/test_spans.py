@@ -10,6 +10,7 @@ import pandas as pd
 
 from traceaudit import analyse, build_tree, correct_skew, read_spans, spans_frame
 from traceaudit._jsonstream import iter_trace_chunks
+from traceaudit.spans import SpansBuilder
 
 
 def test_smartthings_keeps_every_span_and_folds_empty_fragments(zipkin_samples):
@@ -109,3 +110,18 @@ def test_odd_json_values_take_the_careful_path_without_losing_spans(tmp_path):
     c3 = df.loc["00000000000000c3"]  # numbers where strings belong: read, not dropped
     assert (c3["status_code"], c3["error"], c3["duration_us"]) == (503, True, 5)
     assert pd.isna(c3["start_us"]) and c3["tags"] == {"http.status_code": "503", "error": "True"}
+
+
+def test_chunked_reader_grows_for_long_traces_and_mixes_typed_and_plain_chunks():
+    traces = [[{"traceId": f"{i:x}", "id": "1", "name": "n" * 300, "timestamp": i}]
+              for i in range(1, 40)]
+    traces[20][0]["timestamp"] = None  # no typed span: that chunk comes as plain dicts
+    builder = SpansBuilder()
+    chunks = list(iter_trace_chunks(io.BytesIO(orjson.dumps(traces)), chunk_bytes=256,
+                                    decoder=builder.decoder))  # every trace > 256 bytes
+    assert sum(map(len, chunks)) == 39
+    assert {builder.typed(c) for c in chunks} == {True, False}
+    for chunk in chunks:
+        builder.add(chunk, decoded=builder.typed(chunk))
+    df = builder.frame()
+    assert len(df) == 39 and df["start_us"].isna().sum() == 1
