@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures.collector import free_port
 from tests.services.common.spansink import SpanSink
 
 REPO = Path(__file__).resolve().parents[3]
 VHOST = "telemetry-tests"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

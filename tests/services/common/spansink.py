@@ -1,6 +1,6 @@
-"""A minimal span sink for module tests: records what exporters POST, can be made slow.
+"""A span sink: records what exporters POST and can answer slowly, which a real collector can't.
 
-Named as what it is: not a collector (no query API); stack tests use the real collector.
+Named as what it is: not a collector (no query API); the other tests use the real collector.
 """
 
 from __future__ import annotations
@@ -46,17 +46,6 @@ class SpanSink:
     def spans(self, trace_id: str | None = None) -> list[dict]:
         with self.lock:
             return [s for s in self.zipkin if trace_id is None or s["traceId"] == trace_id]
-
-    def wait_for(self, predicate, timeout: float = 10.0) -> list[dict]:
-        """Poll until `predicate(spans)` is true; the spans then (raises on timeout)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            spans = self.spans()
-            if predicate(spans):
-                return spans
-            if time.monotonic() > deadline:
-                raise AssertionError(f"span sink: condition not met in {timeout}s; got {spans}")
-            time.sleep(0.05)
 
     def close(self) -> None:
         self.server.shutdown()

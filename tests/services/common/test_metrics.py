@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.common import metrics
 from services.common.http import make_client
-from tests.services.common.conftest import free_port
+from tests.fixtures.collector import free_port
 
 
 def samples(text: str, name: str, **labels: str) -> list:
