@@ -2,8 +2,9 @@
 
 Parsing a 300 MB file at once costs ~8x its size in Python objects; reading it in chunks keeps
 the peak near one chunk. Chunks are cut at the byte pattern that separates two traces
-(`]` `,` `[`), the last one in a fixed buffer; one inside a string makes a chunk unparsable, and
-then an earlier cut is tried (the buffer only grows for a trace longer than itself).
+(`}` `]` `,` `[` `{`), the last one in a fixed buffer; one inside a string makes a chunk
+unparsable, and then an earlier cut is tried (the buffer only grows for a trace longer than
+itself).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import BinaryIO
 import msgspec
 import orjson
 
-_CUT = re.compile(rb"\]\s*,\s*\[")
+# between two traces: the last span's "}", "]", ",", "[", the next span's "{" (rare in a string)
+_CUT = re.compile(rb"\}\s*(\])\s*,\s*(\[)\s*\{")
 _WS = b" \t\r\n"
 
 
@@ -82,7 +84,7 @@ def _cuts(buf: bytearray, filled: int, near: int = 64 << 10) -> Iterator[tuple[i
     lo = max(1, filled - near)
     for window in ((lo, filled), (1, lo)):
         for m in reversed(list(_CUT.finditer(buf, *window))):
-            yield m.start() + 1, m.end() - 1
+            yield m.start(1) + 1, m.start(2)
 
 
 def _decode_piece(piece: bytes | memoryview, decoder: msgspec.json.Decoder | None):

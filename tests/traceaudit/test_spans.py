@@ -125,3 +125,13 @@ def test_chunked_reader_grows_for_long_traces_and_mixes_typed_and_plain_chunks()
         builder.add(chunk, decoded=builder.typed(chunk))
     df = builder.frame()
     assert len(df) == 39 and df["start_us"].isna().sum() == 1
+
+
+def test_chunked_reader_survives_a_whole_trace_boundary_inside_a_string():
+    traces = [[{"traceId": f"{i:x}", "id": "1", "tags": {"v": '{"a": [{}], [{}]}' * 30}}]
+              for i in range(1, 200)]
+    data = orjson.dumps(traces).replace(b"],[", b"], [")
+    chunks = list(iter_trace_chunks(io.BytesIO(data), chunk_bytes=2048,
+                                    decoder=SpansBuilder().decoder))
+    assert len(chunks) > 5
+    assert sum(map(len, chunks)) == len(traces)
