@@ -134,6 +134,7 @@ class SpanStore:
         if conn is None:
             conn = self._local.conn = self._connect()
             conn.execute("PRAGMA query_only=1")
+            conn.execute("PRAGMA cache_size=-16384")  # one per worker thread: keep them small
         return conn
 
     @contextmanager
