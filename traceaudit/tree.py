@@ -117,10 +117,9 @@ def build_tree(spans: pd.DataFrame) -> Tree:
 
 def _top_down(parent: np.ndarray):
     n = len(parent)
-    by_parent = np.argsort(parent, kind="stable")
-    sorted_parent = parent[by_parent]
-    first_child = np.searchsorted(sorted_parent, np.arange(n), side="left")
-    n_children = np.searchsorted(sorted_parent, np.arange(n), side="right") - first_child
+    by_parent = np.argsort(parent, kind="stable")  # roots (-1) first, then by parent row
+    n_children = np.bincount(parent[parent >= 0], minlength=n)
+    first_child = (n - n_children.sum()) + np.cumsum(n_children) - n_children
     level = np.flatnonzero(parent < 0)
     depth = np.zeros(n, dtype=np.int64)
     chunks, bounds = [], [0]
