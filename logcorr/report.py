@@ -95,8 +95,9 @@ def _log_item(rec: Record, t0_us: int, colors: dict[str, str]) -> dict:
     return item
 
 
-def render_report(timeline: Timeline, spans: pd.DataFrame | None, *, trace_id: str) -> str:
-    """A self-contained HTML page (inline CSS, no scripts from elsewhere)."""
+def render_report(timeline: Timeline, spans: pd.DataFrame | None, *, trace_id: str,
+                  index_url: str | None = None) -> str:
+    """A self-contained HTML page (inline CSS, no scripts); `index_url` adds a link back."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     records = timeline.records
@@ -106,7 +107,7 @@ def render_report(timeline: Timeline, spans: pd.DataFrame | None, *, trace_id: s
         names |= set(spans["service"].dropna())
     colors = {s: _CSS_COLORS[i % len(_CSS_COLORS)] for i, s in enumerate(sorted(names))}
     if spans is not None and not spans.empty:
-        t0 = int(min(spans["start_us"].min(), *stamps[:1]))
+        t0 = int(min([spans["start_us"].min(), *stamps[:1]]))  # no log lines: spans alone
         end = int((spans["start_us"] + spans["duration_us"].fillna(0)).max())
         total = max(end - t0, 1)
         rows, leftovers = span_rows(spans, records, t0, total, colors)
@@ -118,6 +119,7 @@ def render_report(timeline: Timeline, spans: pd.DataFrame | None, *, trace_id: s
                       autoescape=select_autoescape(["html", "j2"]))
     return env.get_template("report.html.j2").render(
         trace_id=trace_id,
+        index_url=index_url,
         start=format_us(t0),
         total_ms=total / 1000,
         rows=rows,

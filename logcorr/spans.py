@@ -16,12 +16,16 @@ class SpansUnavailable(RuntimeError):
 
 def load_spans(
     trace_id: str, *, zipkin_url: str | None = None, spans_file: str | None = None,
+    trace: list[dict] | None = None,
 ) -> pd.DataFrame:
-    """The spans DataFrame (traceaudit columns) of one trace from a Zipkin or a JSON file."""
+    """The spans DataFrame (traceaudit columns) of one trace from a Zipkin, a JSON file or
+    `trace`, its Zipkin v2 spans already in hand."""
     from traceaudit.spans import read_spans, spans_frame
 
     tid = normalize_id(trace_id)
-    if spans_file:
+    if trace is not None:
+        frame = spans_frame([trace])
+    elif spans_file:
         try:
             frame = read_spans(spans_file)
         except (OSError, ValueError) as exc:
@@ -30,7 +34,7 @@ def load_spans(
         frame = spans_frame([_fetch_trace(zipkin_url or "", tid or trace_id)])
     mine = frame[[same_trace(normalize_id(t), tid) for t in frame["trace_id"]]]
     if mine.empty:
-        source = spans_file or zipkin_url
+        source = "the given spans" if trace is not None else spans_file or zipkin_url
         raise SpansUnavailable(f"no spans of trace {trace_id} in {source}")
     return mine.reset_index(drop=True)
 
