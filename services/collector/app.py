@@ -1,4 +1,5 @@
-"""The collector's HTTP API: Zipkin v2 (ingest and query), OTLP/HTTP traces, health, metrics.
+"""The collector's HTTP API: Zipkin v2 (ingest and query), OTLP/HTTP traces, health, metrics,
+and a small read-only trace UI under `/zipkin/` (see `ui.py`).
 
 Starlette without a validation layer, because ingest speed matters and Zipkin's error
 contract is plain text: 400 `text/plain` with the reason, 404 for an unknown trace.
@@ -24,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from services.collector import metrics, otlp
@@ -129,6 +130,31 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
         values = await run_in_threadpool(store_of(request).tag_values, key)
         return _names(values, cache=len(values) > 3)
 
+    async def ui_index(request: Request) -> Response:
+        from services.collector import ui
+
+        params = {k: v for k, v in request.query_params.items() if v.strip()}
+        query = parse_trace_query({"limit": str(UI_LIMIT), **params}, lookback)
+        store = store_of(request)
+        found = await run_in_threadpool(store.find_traces, query)
+        names = await run_in_threadpool(store.service_names)
+        return HTMLResponse(await run_in_threadpool(ui.index_page, found, names, params))
+
+    async def ui_trace(request: Request) -> Response:
+        from services.collector import ui
+
+        # a pasted id may be upper case; the API itself stays as strict as Zipkin
+        trace_id = normalise_trace_id(request.path_params["trace_id"].strip().lower())
+        spans = await run_in_threadpool(store_of(request).trace, trace_id)
+        if spans is None:
+            return HTMLResponse(ui.not_found_page(trace_id), 404)
+        log_dir = settings.shop_var_dir / "log"
+        return HTMLResponse(await run_in_threadpool(ui.trace_page, trace_id, spans, log_dir))
+
+    async def to_ui(request: Request) -> Response:
+        query = request.url.query
+        return RedirectResponse("/zipkin/" + (f"?{query}" if query else ""))
+
     async def health(request: Request) -> Response:
         store = store_of(request)
         try:
@@ -161,6 +187,10 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
         Route("/health", health),
         Route("/metrics", prometheus),
         Route("/prometheus", prometheus),
+        Route("/zipkin/", ui_index),
+        Route("/zipkin/traces/{trace_id}", ui_trace),
+        Route("/zipkin", to_ui),
+        Route("/", to_ui),
     ]
     cors = Middleware(
         CORSMiddleware,
@@ -178,6 +208,7 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
 
 
 _PREFIXES = ("/api/v2", "/zipkin/api/v2")
+UI_LIMIT = 25  # traces the UI lists when the query does not say
 # one thread per ingest stage: more decoders would only fight over the GIL, and SQLite has
 # one writer anyway
 _DECODE_LIMITER = anyio.CapacityLimiter(1)
