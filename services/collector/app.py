@@ -207,12 +207,12 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
     )
 
 
-_PREFIXES = ("/api/v2", "/zipkin/api/v2")
+_PREFIXES = ("/api/v2", "/zipkin/api/v2")  # Zipkin also serves its API under /zipkin for the UI
 UI_LIMIT = 25  # traces the UI lists when the query does not say
 # one thread per ingest stage: more decoders would only fight over the GIL, and SQLite has
 # one writer anyway
 _DECODE_LIMITER = anyio.CapacityLimiter(1)
-_STORE_LIMITER = anyio.CapacityLimiter(1)  # Zipkin also serves its API under /zipkin for the UI
+_STORE_LIMITER = anyio.CapacityLimiter(1)
 
 
 async def _ingest(
