@@ -6,7 +6,9 @@ Two shop stacks run side by side on their own port offsets, databases and vhosts
 tracing on (Zipkin exporter to its local collector), the baseline with `OTEL_SDK_DISABLED=true`
 (logs and metrics stay on in both). Orders are placed in alternating rounds on the two stacks,
 so a drift of the machine's load hits both alike; the table gives orders/s and p50/p99
-latency of each, and the ratios (target: tracing costs at most 10%).
+latency of each, the CPU each process spent per order, and the ratios (target: tracing costs
+at most 10%). With `--concurrency 1` the ratios are the latency cost of tracing; with more
+clients on a saturated machine, throughput follows the CPU spent per order.
 """
 
 from __future__ import annotations
