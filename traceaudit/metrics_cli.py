@@ -55,7 +55,8 @@ def metrics_command(prometheus_url: str, since: str, until: str | None, html_pat
         html_path.write_text(metrics.render_html(collected, prometheus=prometheus_url,
                                                  since=span, end=window.end))
         with_data = sum(d.has_data for d in collected)
-        console.print(f"wrote {html_path} ({with_data}/{len(collected)} panels with data)")
+        console.print(f"wrote {html_path} ({with_data}/{len(collected)} panels with data)",
+                      soft_wrap=True)
     else:
         Console().print(_table(collected))
 

@@ -6,27 +6,45 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
 from services.loadgen import run_load
+from traceaudit import Window, fetch_traces
+
+
+def _wait_for_complete_traces(collector: str, placed: int, timeout_s: float = 30) -> None:
+    """Spans reach the collector in batches: wait until `placed` order traces hold every hop."""
+    deadline = time.monotonic() + timeout_s
+    complete = 0
+    while time.monotonic() < deadline:
+        traces, _ = fetch_traces(Window.parse("15m"), zipkin=collector)
+        complete = sum(
+            {"gateway", "order", "customer", "product", "payment"}
+            <= {s["localEndpoint"]["serviceName"] for s in trace}
+            for trace in traces
+        )
+        if complete >= placed:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"only {complete} of {placed} order traces complete in the collector")
+
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "explore_orders.ipynb"
 
 
 def test_notebook_executes_on_a_saved_file(stack, tmp_path):
     result = asyncio.run(run_load(stack.gateway_url, orders=8, users=2, seed=7))
-    assert any(200 <= s < 300 for s in result.orders), result.orders
+    placed = sum(n for status, n in result.orders.items() if 200 <= status < 300)
+    assert placed, result.orders
+    _wait_for_complete_traces(stack.collector_url, placed)
     saved = tmp_path / "orders.json"
     traceaudit = Path(sys.executable).with_name("traceaudit")
-    for _ in range(20):  # spans reach the collector in batches
-        subprocess.run([str(traceaudit), "fetch", "--zipkin", stack.collector_url,
-                        "--since", "15m", "-o", str(saved)], check=True, timeout=60)
-        if saved.stat().st_size > 1000:
-            break
-        asyncio.run(asyncio.sleep(0.5))
+    subprocess.run([str(traceaudit), "fetch", "--zipkin", stack.collector_url,
+                    "--since", "15m", "-o", str(saved)], check=True, timeout=60)
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
     env = {"TRACES_FILE": str(saved), "LOG_DIR": str(stack.var_dir / "log")}
