@@ -22,7 +22,6 @@ from services.cli import main as shop_cli
 from services.common import faults
 from services.common.settings import REPO
 from services.mailsink import read_mails
-from services.stack import Stack
 from tests.services._shop import Shop, wait_until
 
 SHIPPED = REPO / "deploy" / "flags.json"
@@ -182,16 +181,6 @@ def test_active_flag_adds_a_span_event(flag_file: Path) -> None:
 
 
 # --- each flag's visible effect on the running stack ---------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def shop(stack: Stack) -> Shop:
-    return Shop(stack)
-
-
-@pytest.fixture(scope="module")
-def buyer(shop: Shop) -> str:
-    return shop.customer()
 
 
 def _payment(reference: str, customer: str) -> dict:

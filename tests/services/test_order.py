@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from services.order.settings import OrderSettings
-from services.stack import Stack
 from tests.services._shop import Shop, wait_until
 
 SETTINGS = OrderSettings()
-
-
-@pytest.fixture(scope="module")
-def shop(stack: Stack) -> Shop:
-    return Shop(stack)
-
-
-@pytest.fixture(scope="module")
-def buyer(shop: Shop) -> str:
-    return shop.customer()
 
 
 def test_order_is_paid_with_amount_from_purchase_prices(shop: Shop, buyer: str) -> None:

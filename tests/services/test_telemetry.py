@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -42,13 +41,6 @@ class Shop:
         response = self.http.post("/api/v1/orders", json=self.body)
         assert response.status_code == 200, response.text
         return response
-
-
-@pytest.fixture(scope="module")
-def shop(stack) -> Iterator[Shop]:
-    shop = Shop(stack)
-    yield shop
-    shop.http.close()
 
 
 def _trace(collector_url: str, trace_id: str, complete) -> list[dict]:
