@@ -14,6 +14,9 @@ PEER_EXTENSION = "peer.service"
 class _PeerTransport(httpx.AsyncBaseTransport):
     """Tags each request with its peer service and times it into the outbound histogram.
 
+    The client span has ended when the time is observed, so the exemplar is the caller's
+    span: the same trace.
+
     It wraps an `httpx.AsyncHTTPTransport`, whose `handle_async_request` the OpenTelemetry
     httpx instrumentation patches, so the client span sees the `peer.service` extension.
     """
@@ -33,7 +36,7 @@ class _PeerTransport(httpx.AsyncBaseTransport):
         finally:
             metrics.http_client_requests_seconds.labels(
                 metrics.service_name(), self.peer, request.method, status
-            ).observe(time.perf_counter() - start)
+            ).observe(time.perf_counter() - start, exemplar=metrics.trace_exemplar())
 
     async def aclose(self) -> None:
         await self.inner.aclose()

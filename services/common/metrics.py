@@ -2,6 +2,8 @@
 
 All metrics live in prometheus-client's default registry, which also carries the default
 process collector (`process_cpu_seconds_total`, `process_resident_memory_bytes`, ...).
+Latency observations carry the trace id of the active sampled span as an exemplar, which only
+the OpenMetrics format shows: `/metrics` serves it to scrapers that ask for it (Prometheus does).
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import time
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from opentelemetry import trace
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (
@@ -65,16 +69,29 @@ def service_name() -> str:
     return _service
 
 
-def metrics_response() -> Response:
-    """The default registry in Prometheus text format."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def trace_exemplar() -> dict[str, str] | None:
+    """`{"trace_id": <32 hex>}` of the active span when it is sampled, else None."""
+    context = trace.get_current_span().get_span_context()
+    if not (context.is_valid and context.trace_flags.sampled):
+        return None
+    return {"trace_id": trace.format_trace_id(context.trace_id)}
+
+
+def metrics_response(accept: str | None = None) -> Response:
+    """The default registry in the format an `Accept` header asks for.
+
+    OpenMetrics (with exemplars) when it names `application/openmetrics-text`, else the
+    classic Prometheus text format.
+    """
+    encode, content_type = choose_encoder(accept or "")
+    return Response(encode(REGISTRY), media_type=content_type)
 
 
 def add_metrics_route(app: FastAPI, path: str = "/metrics") -> None:
     """Serve the default registry on `path` (not in the OpenAPI schema)."""
 
-    async def metrics(_: Request) -> Response:
-        return metrics_response()
+    async def metrics(request: Request) -> Response:
+        return metrics_response(request.headers.get("accept"))
 
     app.add_route(path, metrics, methods=["GET"], include_in_schema=False)
 
@@ -83,7 +100,8 @@ class MetricsMiddleware:
     """ASGI middleware timing every HTTP request into `http_server_requests_seconds`.
 
     The route label is the matched route's template (`/api/v1/orders/{order_id}`), read from
-    the scope after routing, so path parameters never explode the label set.
+    the scope after routing, so path parameters never explode the label set. The server span
+    is still active here (the tracing middleware wraps this one), so its trace id is the exemplar.
     """
 
     def __init__(self, app: ASGIApp, service: str, skip: tuple[str, ...] = ("/metrics",)):
@@ -113,7 +131,7 @@ class MetricsMiddleware:
                 scope["method"],
                 getattr(route, "path", UNMATCHED_ROUTE),
                 str(status),
-            ).observe(time.perf_counter() - start)
+            ).observe(time.perf_counter() - start, exemplar=trace_exemplar())
 
 
 def instrument_app(app: FastAPI, service: str) -> None:

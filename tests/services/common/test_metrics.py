@@ -1,17 +1,26 @@
-"""Request metrics by route template, `/metrics` in Prometheus text, outbound calls by peer."""
+"""Request metrics by route template, `/metrics` in Prometheus text, outbound calls by peer,
+trace ids as exemplars in the OpenMetrics format."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client.openmetrics import parser as openmetrics_parser
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.common import metrics
 from services.common.http import make_client
 from tests.fixtures.collector import free_port
+
+# what Prometheus 2.42 sends when it scrapes
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
 
 
 def samples(text: str, name: str, **labels: str) -> list:
@@ -75,3 +84,50 @@ def test_outbound_calls_timed_by_peer_and_status(sink):
     name = "http_client_requests_seconds_count"
     assert samples(text, name, service="caller", peer="collector", method="POST", status="202")
     assert samples(text, name, service="caller", peer="ghost", method="GET", status="error")
+
+
+def _exemplar_traces(text: str, name: str, **labels: str) -> set[str]:
+    """Trace ids in the exemplars of the OpenMetrics samples named `name` with `labels`."""
+    return {
+        s.exemplar.labels["trace_id"]
+        for family in openmetrics_parser.text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items() and s.exemplar
+    }
+
+
+def test_openmetrics_scrape_links_latency_buckets_to_the_request_trace(sink, demo_service):
+    demo = demo_service(ZIPKIN_URL=sink.url)
+
+    def get_item(flags: str) -> str:
+        trace_id = secrets.token_hex(16)
+        traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+        response = httpx.get(f"{demo.url}/api/v1/items/7", headers={"traceparent": traceparent})
+        assert response.status_code == 200, response.text
+        return trace_id
+
+    def scrape() -> str:
+        response = httpx.get(f"{demo.url}/metrics", headers={"accept": PROMETHEUS_ACCEPT})
+        assert response.headers["content-type"].startswith("application/openmetrics-text")
+        return response.text
+
+    sampled = get_item("01")
+    text = scrape()
+    assert f'# {{trace_id="{sampled}"}}' in text
+    server = "http_server_requests_seconds_bucket"
+    assert _exemplar_traces(text, server, route="/api/v1/items/{item_id}") == {sampled}
+    # the self-call through make_client: the outbound histogram and the callee's route
+    assert _exemplar_traces(text, "http_client_requests_seconds_bucket", peer="echo") == {sampled}
+    assert _exemplar_traces(text, server, route="/api/v1/echo") == {sampled}
+
+    unsampled = get_item("00")
+    text = scrape()
+    assert unsampled not in text  # no exemplar without a sampled span
+    assert _exemplar_traces(text, server, route="/api/v1/items/{item_id}") == {sampled}
+
+    plain = httpx.get(f"{demo.url}/metrics")
+    assert plain.headers["content-type"].startswith("text/plain")
+    assert "# {" not in plain.text
+    counts = samples(plain.text, "http_server_requests_seconds_count",
+                     route="/api/v1/items/{item_id}", status="200")
+    assert [c.value for c in counts] == [2.0]
