@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -75,6 +76,19 @@ def test_prometheus_loaded_the_alert_rules(prom: str) -> None:
     loaded_rules = {r["name"]: r for g in groups for r in g["rules"]}
     assert set(ALERTS) <= set(loaded_rules)
     assert all(loaded_rules[a]["health"] in ("ok", "unknown") for a in ALERTS)
+
+
+def test_latency_exemplars_link_to_traces_the_collector_knows(prom: str, stack: Stack) -> None:
+    end = time.time()
+    body = requests.get(f"{prom}/api/v1/query_exemplars", timeout=10, params={
+        "query": "http_server_requests_seconds_bucket", "start": end - 600, "end": end,
+    }).json()
+    assert body["status"] == "success", body
+    trace_ids = {e["labels"]["trace_id"] for series in body["data"] for e in series["exemplars"]}
+    assert trace_ids, "no exemplars: do the services serve OpenMetrics and Prometheus store them?"
+    known = [t for t in sorted(trace_ids)
+             if requests.get(f"{stack.collector_url}/api/v2/trace/{t}", timeout=10).ok]
+    assert known, f"none of {len(trace_ids)} exemplar trace ids is a trace of the collector"
 
 
 def test_a_broken_query_gets_prometheus_own_message(prom: str) -> None:
