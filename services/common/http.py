@@ -14,11 +14,9 @@ PEER_EXTENSION = "peer.service"
 class _PeerTransport(httpx.AsyncBaseTransport):
     """Tags each request with its peer service and times it into the outbound histogram.
 
-    The client span has ended when the time is observed, so the exemplar is the caller's
-    span: the same trace.
-
     It wraps an `httpx.AsyncHTTPTransport`, whose `handle_async_request` the OpenTelemetry
     httpx instrumentation patches, so the client span sees the `peer.service` extension.
+    That span has ended when the time is observed: the exemplar is the caller's span, same trace.
     """
 
     def __init__(self, peer: str, inner: httpx.AsyncBaseTransport):
