@@ -344,11 +344,19 @@ class Stack:
         deadline = time.monotonic() + timeout
         pending = list(names)
         reasons: dict[str, str] = {}
+        running_pid: dict[str, int] = {}  # a program's pid when first seen RUNNING
         while pending:
-            info = self._process_info()
+            procs = {i["name"]: i for i in self._rpc().supervisor.getAllProcessInfo()}
             for name in list(pending):
-                state = info.get(name, "UNKNOWN")
-                if state in ("FATAL", "EXITED", "STOPPED", "UNKNOWN"):
+                state = procs.get(name, {}).get("statename", "UNKNOWN")
+                pid = procs.get(name, {}).get("pid")
+                if state == "RUNNING":
+                    running_pid.setdefault(name, pid)
+                # a crash after `startsecs` is restarted by supervisor: seen as a new pid or
+                # as STARTING/BACKOFF again, never as EXITED if it falls between two polls
+                restarted = name in running_pid and (
+                    state in ("STARTING", "BACKOFF") or pid != running_pid[name])
+                if restarted or state in ("FATAL", "EXITED", "STOPPED", "UNKNOWN"):
                     raise StackError(
                         f"{name} exited (supervisor state {state}); last output "
                         f"({self.output_path(name)}):\n{_tail(self.output_path(name))}"
