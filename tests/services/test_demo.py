@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.demo import run_demo
-from tests.fixtures.browser import open_page
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "reports" / "screenshots"
+from tests.fixtures.browser import SCREENSHOTS, open_page
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from services.stack import Stack
 from tests.deploy._load import loaded
-from tests.fixtures.browser import open_page
+from tests.fixtures.browser import SCREENSHOTS, open_page
 from traceaudit import metrics
 from traceaudit.cli import main as traceaudit
 
@@ -44,9 +44,8 @@ def test_html_report_has_a_figure_with_data_per_panel(prom: str, tmp_path: Path)
         fig = json.loads(raw)
         assert fig["layout"]["title"]["text"] == panel.title
         assert any(trace["y"] for trace in fig["data"]), f"{panel.title}: no points"
-    shots = Path(__file__).resolve().parents[2] / "reports" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    errors, text = open_page(out.as_uri(), shots / "metrics-report.png", height=1200)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    errors, text = open_page(out.as_uri(), SCREENSHOTS / "metrics-report.png", height=1200)
     assert errors == [], f"console errors in the metrics report: {errors}"
     assert PANELS[0].title in text
 

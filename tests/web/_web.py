@@ -1,4 +1,4 @@
-"""Helpers of the web shop tests: npm in services/web, screenshots, the Chromium to use."""
+"""Helpers of the web shop tests: npm in services/web and screenshots."""
 
 from __future__ import annotations
 
@@ -8,18 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.browser import SCREENSHOTS
 from tests.fixtures.paths import REPO
 
 WEB = REPO / "services" / "web"
-SCREENSHOTS = REPO / "reports" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def npm(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.web._web import CHROMIUM, CHROMIUM_ARGS, WEB, npm
+from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web._web import WEB, npm
 
 
 @pytest.fixture(scope="session")
