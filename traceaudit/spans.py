@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from itertools import chain, compress, repeat
 from operator import attrgetter, itemgetter
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 import numpy as np
@@ -90,14 +91,19 @@ _HEX_VALUE[np.frombuffer(b"ABCDEF", np.uint8)] = np.arange(10, 16) + 16  # +16 f
 def _hex_digits(values: list, width: int) -> np.ndarray | None:
     """(n, width) digit values (255: not hex, +16: upper case) of strings of exactly `width`
     characters, or None if any value is not such a string (the caller then goes slowly)."""
-    try:
-        raw = "".join(values).encode("ascii")  # fast on a list, slow on an object array
+    if not values:
+        return np.zeros((0, width), np.uint8)
+    try:  # joined with commas: fast on a list, slow on an object array
+        raw = ",".join(values).encode("ascii")
     except (TypeError, UnicodeEncodeError):
         return None
-    if len(raw) != width * len(values) or any(
-            np.fromiter(map(len, values), np.int64, len(values)) != width):
+    if len(raw) != (width + 1) * len(values) - 1:
         return None
-    return _HEX_VALUE.take(np.frombuffer(raw, np.uint8)).reshape(len(values), width)
+    grid = np.frombuffer(raw + b",", np.uint8).reshape(len(values), width + 1)
+    # a comma anywhere else, or a value of another length, puts a comma in a digit cell (255)
+    if not (grid[:, width] == ord(",")).all():
+        return None
+    return _HEX_VALUE.take(grid[:, :width])
 
 
 def _span_ids(values) -> tuple[np.ndarray, np.ndarray]:
@@ -198,6 +204,9 @@ class _Tags(msgspec.Struct, frozen=True, gc=False, cache_hash=True):
 _NO_ENDPOINT, _NO_TAGS = _Endpoint(), _Tags()
 
 
+_Kind = Literal["CLIENT", "SERVER", "PRODUCER", "CONSUMER"]
+
+
 class _Span(msgspec.Struct, gc=False):
     """A well-formed Zipkin v2 span; anything else fails to decode and goes the slow way.
 
@@ -206,8 +215,8 @@ class _Span(msgspec.Struct, gc=False):
 
     traceId: str | None = None
     id: str | None = None
-    parentId: str | None = None
-    kind: str | None = None
+    parentId: str | None = _ZERO_ID  # all zeros is no id: "absent" without a None to skip
+    kind: _Kind | None = None  # the same four str objects on every span
     name: str | None = None
     timestamp: int = 0
     duration: int = 0
@@ -259,8 +268,10 @@ def _checked_span(s) -> dict | None:
     """One span made safe for `_Span` (wrong types dropped), or None if it is no object."""
     if not isinstance(s, dict):
         return None
-    out = {k: v for k in ("traceId", "id", "parentId", "kind", "name")
+    out = {k: v for k in ("traceId", "id", "parentId", "name")
            if isinstance(v := s.get(k), str)}
+    if isinstance(kind := s.get("kind"), str) and kind.upper() in _KIND_CODE:
+        out["kind"] = kind.upper()  # not spelled as Zipkin does: upper-case it
     for k in ("timestamp", "duration"):
         v = s.get(k)
         if isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 2**63:
@@ -330,6 +341,9 @@ class SpansBuilder:
         if not checked:  # nothing like a span: a bad trace, not bad spans
             return None
         self.anomalies["bad_span"] += len(trace) - len(checked)
+        self.anomalies["unknown_kind"] += sum(
+            isinstance(k := s.get("kind"), str) and k.upper() not in _KIND_CODE
+            for s in trace if isinstance(s, dict))
         return msgspec.convert(checked, list[self.span_type])
 
     @staticmethod
@@ -342,11 +356,8 @@ class SpansBuilder:
     def _columns(self, spans: list, trace_no: np.ndarray) -> dict:
         sid, sid_text = _span_ids(_column(spans, "id"))
         pid, pid_text = _span_ids(_column(spans, "parentId"))
-        kinds = _column(spans, "kind")
-        kind = np.fromiter(map(_KIND_LOOKUP.get, kinds, repeat(-2)), np.int8, len(kinds))
-        odd = np.flatnonzero(kind == -2)  # not spelled as Zipkin does: upper-case it
-        kind[odd] = [_KIND_CODE.get(kinds[i].upper(), -1) for i in odd]
-        self.anomalies["unknown_kind"] += sum(kinds[i].upper() not in _KIND_CODE for i in odd)
+        kind = np.fromiter(map(_KIND_LOOKUP.__getitem__, _column(spans, "kind")), np.int8,
+                           len(spans))
         local_codes, locals_ = _distinct(_column(spans, "localEndpoint"))
         remote_codes, remotes = _distinct(_column(spans, "remoteEndpoint"), _NO_ENDPOINT)
         raw_tags = _column(spans, "tags")
