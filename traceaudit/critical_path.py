@@ -85,7 +85,7 @@ def _chains(rows: np.ndarray, parent: np.ndarray, cs: np.ndarray, ce: np.ndarray
         return in_chain
     # sort siblings by end; among equal ends the earliest (unclipped) start, then the first row,
     # comes last: Jaeger keeps children in start order and takes the first latest end
-    order = np.lexsort((-rows, -start[rows], ce[rows], parent))
+    order = _sorted_by(parent, ce[rows], ties=(-start[rows], -rows))
     rows, parent = rows[order], parent[order]
     group_start = np.r_[0, np.flatnonzero(np.diff(parent)) + 1]
     group = np.repeat(np.arange(len(group_start)), np.diff(np.r_[group_start, len(rows)]))
@@ -105,6 +105,28 @@ def _chains(rows: np.ndarray, parent: np.ndarray, cs: np.ndarray, ce: np.ndarray
     return in_chain
 
 
+def _sorted_by(group: np.ndarray, value: np.ndarray, ties: tuple = ()) -> np.ndarray:
+    """Positions ordered by (group >= 0, value, *ties), as `np.lexsort` would order them, but
+    with one argsort of a combined key (lexsort is ~8x slower); only equal keys go to lexsort.
+    Without `ties`, rows with equal (group, value) come in no particular order."""
+    if not len(value):
+        return np.zeros(0, dtype=np.int64)
+    low = int(value.min())
+    width = int(value.max()) - low + 1
+    if (int(group.max()) + 1) * width >= 2**62:
+        return np.lexsort((*reversed(ties), value, group))
+    key = group.astype(np.int64) * width + (value - low)
+    order = np.argsort(key)
+    if ties:
+        ordered = key[order]
+        same = ordered[1:] == ordered[:-1]
+        if same.any():  # runs of equal keys keep their place; sort inside them by the ties
+            tied = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
+            sub = order[tied]
+            order[tied] = sub[np.lexsort((*(t[sub] for t in reversed(ties)), key[sub]))]
+    return order
+
+
 def self_time(tree: Tree, start: np.ndarray, duration: np.ndarray) -> np.ndarray:
     """Duration minus the union of the children's intervals clipped to the span (Jaeger)."""
     n = len(start)
@@ -117,7 +139,7 @@ def self_time(tree: Tree, start: np.ndarray, duration: np.ndarray) -> np.ndarray
     rows, p, a, b = rows[inside], p[inside], a[inside], b[inside]
     covered = np.zeros(n, dtype=np.int64)
     if len(rows):
-        order = np.lexsort((a, p))
+        order = _sorted_by(p, a)  # the union of intervals needs no order among equal starts
         p, a, b = p[order], a[order], b[order]
         group_start = np.r_[0, np.flatnonzero(np.diff(p)) + 1]
         group = np.repeat(np.arange(len(group_start)),
