@@ -232,6 +232,10 @@ class _TaggedSpan(_Span, gc=False):
     tags: dict[str, str] | None = None
 
 
+_SHAPE = attrgetter("kind", "name", "shared", "localEndpoint", "remoteEndpoint")
+_SHAPE_AND_TAGS = attrgetter("kind", "name", "shared", "localEndpoint", "remoteEndpoint", "tags")
+
+
 def _column(spans: list, field: str) -> list:
     return list(map(attrgetter(field), spans))
 
@@ -356,13 +360,18 @@ class SpansBuilder:
     def _columns(self, spans: list, trace_no: np.ndarray) -> dict:
         sid, sid_text = _span_ids(_column(spans, "id"))
         pid, pid_text = _span_ids(_column(spans, "parentId"))
-        kind = np.fromiter(map(_KIND_LOOKUP.__getitem__, _column(spans, "kind")), np.int8,
-                           len(spans))
-        local_codes, locals_ = _distinct(_column(spans, "localEndpoint"))
-        remote_codes, remotes = _distinct(_column(spans, "remoteEndpoint"), _NO_ENDPOINT)
-        raw_tags = _column(spans, "tags")
-        tags = msgspec.convert([t or _EMPTY for t in raw_tags], list[_Tags]) if self.keep_tags \
-            else raw_tags
+        raw_tags = _column(spans, "tags") if self.keep_tags else None
+        if raw_tags is not None:
+            tags = msgspec.convert([t or _EMPTY for t in raw_tags], list[_Tags])
+            shapes = map(operator.add, map(_SHAPE, spans), zip(tags))
+        else:
+            shapes = map(_SHAPE_AND_TAGS, spans)
+        # a few hundred shapes (kind, name, shared, endpoints, tags read) cover most spans:
+        # what follows is computed once per shape and spread onto its spans
+        rows, distinct = pd.factorize(np.fromiter(shapes, dtype=object, count=len(spans)))
+        kinds, names, shared, local, remote_ep, tags = map(list, zip(*distinct, strict=True))
+        local_codes, locals_ = _distinct(local)
+        remote_codes, remotes = _distinct(remote_ep, _NO_ENDPOINT)
         tag_codes, distinct_tags = _distinct(tags)
         code = self.services.code
         remote = _spread(remote_codes, [code(e.serviceName) for e in remotes])
@@ -372,25 +381,28 @@ class SpansBuilder:
             used = np.unique(tag_codes[by_tags])  # code only what is used: no unused categories
             peers[used] = [code(distinct_tags[i].peer()) for i in used]
             remote[by_tags] = peers[tag_codes[by_tags]]
+        per_shape = {
+            "service": _spread(local_codes, [code(e.serviceName) for e in locals_]),
+            "name": self.names.encode(names),
+            "kind": np.fromiter(map(_KIND_LOOKUP.__getitem__, kinds), np.int8, len(kinds)),
+            "remote": remote,
+            "status": _spread(tag_codes, [t.status() for t in distinct_tags]),
+            "error": _spread(tag_codes, [t.is_error() for t in distinct_tags], bool, False),
+            "shared": np.array(shared, dtype=bool),
+            "endpoint": _spread(local_codes, [self.endpoints.code(e.ipv4 or e.ipv6)
+                                              for e in locals_]),
+        }
         out = {
             "trace": trace_no,
             "sid": sid,
             "pid": pid,
             "span_id": sid_text,
             "parent_id": pid_text,
-            "service": _spread(local_codes, [code(e.serviceName) for e in locals_]),
-            "name": self.names.encode(_column(spans, "name")),
-            "kind": kind,
-            "remote": remote,
+            **{k: v[rows] for k, v in per_shape.items()},
             "start": _ints(spans, "timestamp"),
             "duration": _ints(spans, "duration"),
-            "status": _spread(tag_codes, [t.status() for t in distinct_tags]),
-            "error": _spread(tag_codes, [t.is_error() for t in distinct_tags], bool, False),
-            "shared": np.fromiter(_column(spans, "shared"), dtype=bool, count=len(spans)),
-            "endpoint": _spread(local_codes, [self.endpoints.code(e.ipv4 or e.ipv6)
-                                              for e in locals_]),
         }
-        if self.keep_tags:
+        if raw_tags is not None:
             out["tags"] = raw_tags
         return out
 
