@@ -454,7 +454,7 @@ class SpansBuilder:
             "endpoint": self.endpoints.categorical(cat["endpoint"]),
             "span_key": cat["sid"],
             "parent_key": cat["pid"],
-        })
+        }, copy=False)  # the arrays are new: no need to copy them again
         self.anomalies["missing_timestamp"] += int((cat["start"] == 0).sum())
         self.anomalies["missing_duration"] += int((cat["duration"] == 0).sum())
         df = merge_fragments(df, self.anomalies)
@@ -499,12 +499,11 @@ def merge_fragments(df: pd.DataFrame, anomalies: Counter | None = None) -> pd.Da
     anomalies = anomalies if anomalies is not None else Counter()
     trace = df["trace_id"].cat.codes.to_numpy()
     sid = id_keys(df)[0]
-    base = pd.DataFrame({"t": trace, "s": df["span_id"].to_numpy(),
-                         "v": df["service"].cat.codes.to_numpy(),
-                         "e": df["endpoint"].cat.codes.to_numpy()})
-    hashed = mix_keys(sid, base["t"].to_numpy(), base["v"].to_numpy(), base["e"].to_numpy())
-    dup = pd.Series(hashed).duplicated(keep=False).to_numpy()
+    service, endpoint = df["service"].cat.codes.to_numpy(), df["endpoint"].cat.codes.to_numpy()
+    dup = pd.Series(mix_keys(sid, trace, service, endpoint)).duplicated(keep=False).to_numpy()
     if dup.any():
+        base = pd.DataFrame({"t": trace, "s": df["span_id"].to_numpy(), "v": service,
+                             "e": endpoint})
         part = df[dup]
         key = base[dup].copy()
         kind = part["kind"].cat.codes.to_numpy().copy()
