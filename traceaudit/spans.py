@@ -358,6 +358,7 @@ class SpansBuilder:
         return None
 
     def _columns(self, spans: list, trace_no: np.ndarray) -> dict:
+        n = len(spans)
         sid, sid_text = _span_ids(_column(spans, "id"))
         pid, pid_text = _span_ids(_column(spans, "parentId"))
         raw_tags = _column(spans, "tags") if self.keep_tags else None
@@ -368,7 +369,7 @@ class SpansBuilder:
             shapes = map(_SHAPE_AND_TAGS, spans)
         # a few hundred shapes (kind, name, shared, endpoints, tags read) cover most spans:
         # what follows is computed once per shape and spread onto its spans
-        rows, distinct = pd.factorize(np.fromiter(shapes, dtype=object, count=len(spans)))
+        rows, distinct = pd.factorize(np.fromiter(shapes, dtype=object, count=n))
         kinds, names, shared, local, remote_ep, tags = map(list, zip(*distinct, strict=True))
         local_codes, locals_ = _distinct(local)
         remote_codes, remotes = _distinct(remote_ep, _NO_ENDPOINT)
@@ -438,8 +439,8 @@ class SpansBuilder:
         kind = pd.Categorical.from_codes(cat["kind"].astype(np.int64), categories=KINDS)
         df = pd.DataFrame({
             "trace_id": pd.Categorical.from_codes(trace_codes, categories=trace_cats),
-            "span_id": pd.array(span_ids, dtype="str"),
-            "parent_id": pd.array(parent_ids, dtype="str"),
+            "span_id": _str_array(span_ids, cat["sid"] == 0),
+            "parent_id": _str_array(parent_ids, cat["pid"] == 0),
             "service": services.categorical(cat["service"]),
             "name": self.names.categorical(cat["name"]),
             "kind": kind,
@@ -460,6 +461,16 @@ class SpansBuilder:
         df = merge_fragments(df, self.anomalies)
         df.attrs["anomalies"] = {k: v for k, v in self.anomalies.items() if v}
         return df
+
+
+def _str_array(ids: np.ndarray, absent: np.ndarray):
+    """`pd.array(ids, dtype="str")` of str-or-None ids (None where `absent`), built without
+    checking each value again when the default string storage is Python's."""
+    dtype = pd.api.types.pandas_dtype("str")
+    if getattr(dtype, "storage", None) != "python":
+        return pd.array(ids, dtype=dtype)
+    ids[absent] = dtype.na_value
+    return pd.arrays.StringArray(ids, dtype=dtype)
 
 
 def _to_int(value) -> int:
