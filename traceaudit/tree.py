@@ -51,8 +51,12 @@ class _Lookup:
     """(key) → row via a hash index; the first row wins when a key repeats."""
 
     def __init__(self, keys: np.ndarray, rows: np.ndarray) -> None:
-        first = ~pd.Series(keys).duplicated().to_numpy()
-        self.index, self.rows = pd.Index(keys[first]), rows[first]
+        index = pd.Index(keys)  # its hash table serves is_unique and then get_indexer
+        if index.is_unique:
+            self.index, self.rows = index, rows
+        else:
+            first = ~index.duplicated()
+            self.index, self.rows = pd.Index(keys[first]), rows[first]
         self.repeats = len(keys) - len(self.rows)
 
     def find(self, keys: np.ndarray) -> np.ndarray:
