@@ -33,7 +33,18 @@ def correct_skew(spans: pd.DataFrame, tree: Tree) -> tuple[np.ndarray, int]:
     host = host_keys(spans)
     roots_per_trace = np.bincount(tree.trace[(tree.parent < 0) & ~tree.orphan],
                                   minlength=tree.trace.max() + 1 if len(tree.trace) else 0)
-    eligible = roots_per_trace[tree.trace] == 1
+    # a trace is only ever corrected if one of its servers starts no later than its client on
+    # another host (its first correction sees unshifted times): the others are skipped
+    child = np.flatnonzero(tree.parent >= 0)
+    p = tree.parent[child]
+    suspect = ((kind[p] == 0) & (kind[child] == 1) & (start[p] > 0) & (start[child] > 0)
+               & (start[child] <= start[p]) & (host[child] >= 0) & (host[p] >= 0)
+               & (host[child] != host[p]))
+    skewed = np.zeros(len(roots_per_trace), dtype=bool)
+    skewed[tree.trace[child[suspect]]] = True
+    eligible = (roots_per_trace[tree.trace] == 1) & skewed[tree.trace]
+    if not eligible.any():
+        return start, 0
     skew = np.zeros(len(spans), dtype=np.int64)
     skew_host = np.full(len(spans), -1, dtype=np.int64)
     corrected = 0
