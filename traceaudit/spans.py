@@ -106,8 +106,32 @@ def _hex_digits(values: list, width: int) -> np.ndarray | None:
     return _HEX_VALUE.take(grid[:, :width])
 
 
+def _lower_hex_ids(values: list) -> np.ndarray | None:
+    """uint64 of ids that are all 16 lower-hex characters (the usual case), else None."""
+    n = len(values)
+    try:
+        joined = " ".join(values)
+    except TypeError:
+        return None
+    # a space anywhere but between two values, or a value of another length, is caught here
+    # or (inside a value) by the byte count: fromhex skips whitespace between bytes
+    if not n or len(joined) != 17 * n - 1 or joined[16::17] != " " * (n - 1) \
+            or joined.lower() != joined:
+        return None
+    try:
+        raw = bytes.fromhex(joined)
+    except ValueError:
+        return None
+    return np.frombuffer(raw, ">u8").astype(np.uint64) if len(raw) == 8 * n else None
+
+
 def _span_ids(values) -> tuple[np.ndarray, np.ndarray]:
     """Span ids → (uint64, 0 if absent or invalid; normalised strings, None if so)."""
+    if isinstance(values, list) and (keys := _lower_hex_ids(values)) is not None:
+        ids = np.array(values, dtype=object)
+        if not keys.all():  # all zeros is no id
+            ids[keys == 0] = None
+        return keys, ids
     ids = np.array(values, dtype=object)
     if isinstance(values, np.ndarray):  # from a frame: NaN for absent
         ids[pd.isna(ids)] = None
