@@ -535,7 +535,8 @@ def merge_fragments(df: pd.DataFrame, anomalies: Counter | None = None) -> pd.Da
     trace = df["trace_id"].cat.codes.to_numpy()
     sid = id_keys(df)[0]
     service, endpoint = df["service"].cat.codes.to_numpy(), df["endpoint"].cat.codes.to_numpy()
-    dup = pd.Series(mix_keys(sid, trace, service, endpoint)).duplicated(keep=False).to_numpy()
+    keys = pd.Index(mix_keys(sid, trace, service, endpoint))
+    dup = np.zeros(len(keys), dtype=bool) if keys.is_unique else keys.duplicated(keep=False)
     if dup.any():
         base = pd.DataFrame({"t": trace, "s": df["span_id"].to_numpy(), "v": service,
                              "e": endpoint})
