@@ -55,12 +55,14 @@ def critical_path(tree: Tree, start: np.ndarray, duration: np.ndarray, kind: np.
         root_of[rows] = root_of[p]
         detached = (kind[rows] == CONSUMER) & (kind[p] == PRODUCER)
         asynchronous[rows] = asynchronous[p] | (detached & blocking[p])
-        s = np.where(start[rows] > 0, start[rows], cs[p])  # no timestamp: the parent's start
-        e = np.where(start[rows] > 0, end[rows], cs[p])
-        keep = blocking[p] & ~detached & (s < ce[p]) & (e > cs[p])
+        own_start, parent_start, parent_end = start[rows], cs[p], ce[p]
+        timed = own_start > 0
+        s = np.where(timed, own_start, parent_start)  # no timestamp: the parent's start
+        e = np.where(timed, end[rows], parent_start)
+        keep = blocking[p] & ~detached & (s < parent_end) & (e > parent_start)
         blocking[rows] = keep
-        cs[rows] = np.where(keep, np.maximum(s, cs[p]), 0)
-        ce[rows] = np.where(keep, np.minimum(e, ce[p]), 0)
+        cs[rows] = np.where(keep, np.maximum(s, parent_start), 0)
+        ce[rows] = np.where(keep, np.minimum(e, parent_end), 0)
     children = np.flatnonzero(blocking & ~is_root)
     cp = np.zeros(n, dtype=np.int64)
     if not len(roots):
@@ -144,13 +146,12 @@ def self_time(tree: Tree, start: np.ndarray, duration: np.ndarray) -> np.ndarray
         group_start = np.r_[0, np.flatnonzero(np.diff(p)) + 1]
         group = np.repeat(np.arange(len(group_start)),
                           np.diff(np.r_[group_start, len(p)]))
-        base = np.minimum.reduceat(a, group_start)
-        width = int((b - base[group]).max()) + 2
-        shifted = group * width + (b - base[group])
-        reach = np.maximum.accumulate(shifted)  # furthest end so far, per parent
+        base = a[group_start][group]  # sorted by start: the first is the earliest
+        width = int((b - base).max()) + 2
+        offset = group * width - base
+        reach = np.maximum.accumulate(b + offset)  # furthest end so far, per parent
         before = np.r_[-1, reach[:-1]]
-        before = np.where(np.r_[True, group[1:] != group[:-1]], -1,
-                          before - group * width + base[group])
+        before = np.where(np.r_[True, group[1:] != group[:-1]], -1, before - offset)
         gain = b - np.maximum(a, before)
         covered = np.bincount(p, weights=np.maximum(gain, 0), minlength=n).astype(np.int64)
     return np.maximum(duration - covered, 0)
