@@ -108,7 +108,7 @@ def _chains(rows: np.ndarray, parent: np.ndarray, cs: np.ndarray, ce: np.ndarray
 
 
 def _sorted_by(group: np.ndarray, value: np.ndarray, ties: tuple = ()) -> np.ndarray:
-    """Positions ordered by (group >= 0, value, *ties), as `np.lexsort` would order them, but
+    """Positions ordered by (group, value, *ties) as `np.lexsort` orders them (groups >= 0),
     with one argsort of a combined key (lexsort is ~8x slower); only equal keys go to lexsort.
     Without `ties`, rows with equal (group, value) come in no particular order."""
     if not len(value):

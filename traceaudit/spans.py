@@ -488,8 +488,8 @@ class SpansBuilder:
 
 
 def _str_array(ids: np.ndarray, absent: np.ndarray):
-    """`pd.array(ids, dtype="str")` of str-or-None ids (None where `absent`), built without
-    checking each value again when the default string storage is Python's."""
+    """`pd.array(ids, dtype="str")` of str-or-None ids (None where `absent`; `ids` is filled
+    in place), built without checking each value again when the string storage is Python's."""
     dtype = pd.api.types.pandas_dtype("str")
     if getattr(dtype, "storage", None) != "python":
         return pd.array(ids, dtype=dtype)
