@@ -159,18 +159,12 @@ def instrument_engine(engine: object) -> None:
     """
     if not enabled():
         return
-    from opentelemetry.instrumentation.sqlalchemy import __name__ as scope
-    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-    from opentelemetry.instrumentation.sqlalchemy.version import __version__ as version
-    from opentelemetry.metrics import get_meter
+    from services.common._sqltrace import StatementTracer
 
     sync_engine = getattr(engine, "sync_engine", engine)
     if getattr(sync_engine, "_shop_traced", False):
         return
-    usage = get_meter(scope, version).create_up_down_counter(
-        "db.client.connections.usage", unit="connections"
-    )
-    EngineTracer(trace.get_tracer(scope, version), sync_engine, usage)
+    StatementTracer(sync_engine)
     sync_engine._shop_traced = True
 
 
