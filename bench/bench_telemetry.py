@@ -5,10 +5,12 @@
 Two shop stacks run side by side on their own port offsets, databases and vhosts: one with
 tracing on (Zipkin exporter to its local collector), the baseline with `OTEL_SDK_DISABLED=true`
 (logs and metrics stay on in both). Orders are placed in alternating rounds on the two stacks,
-so a drift of the machine's load hits both alike; the table gives orders/s and p50/p99
-latency of each, the CPU each process spent per order, and the ratios (target: tracing costs
-at most 10%). With `--concurrency 1` the ratios are the latency cost of tracing; with more
-clients on a saturated machine, throughput follows the CPU spent per order.
+so a drift of the machine's load hits both alike; after each round the stack idles for one
+export interval, so its spans are exported (their CPU counted) before the other round starts,
+not during it. The table gives orders/s and p50/p99 latency of each, the CPU each process
+spent per order, and the ratios (target: tracing costs at most 10%). With `--concurrency 1`
+the ratios are the latency cost of tracing; with more clients on a saturated machine,
+throughput follows the CPU spent per order.
 """
 
 from __future__ import annotations
@@ -32,12 +34,14 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from services.common.telemetry import SCHEDULE_DELAY_MS  # noqa: E402
 from services.stack import Stack, fresh_vhost, reset_databases  # noqa: E402
 from tests.services.test_telemetry import order_body  # noqa: E402
 
 PROGRAMS = ["collector", "mailsink", "customer", "product", "order", "payment", "notification",
             "gateway"]
 SERVICES = {"gateway", "customer", "product", "order", "payment", "notification"}
+SETTLE_S = SCHEDULE_DELAY_MS / 1000 + 0.5  # one export interval of the traced stack, and some
 console = Console()
 
 
@@ -88,8 +92,13 @@ def make_stack(offset: int, var_dir: Path, exporter: str | None) -> Stack:
     return stack
 
 
-async def place_orders(side: Side, n: int, concurrency: int, progress: Progress, task) -> None:
-    """`n` orders through the gateway, `concurrency` at a time; latencies into `side`."""
+async def place_orders(side: Side, n: int, concurrency: int, progress: Progress, task,
+                       settle: float = 0.0) -> None:
+    """`n` orders through the gateway, `concurrency` at a time; latencies into `side`.
+
+    CPU is read `settle` seconds after the last order, so the spans of this round are exported
+    (and counted) before the other stack's round starts instead of slowing that one down.
+    """
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(n):
         queue.put_nowait(i)
@@ -111,6 +120,7 @@ async def place_orders(side: Side, n: int, concurrency: int, progress: Progress,
         cpu_before, start = side.cpu_times(), time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         side.seconds += time.perf_counter() - start
+        await asyncio.sleep(settle)
         for name, used in side.cpu_times().items():
             side.cpu[name] = side.cpu.get(name, 0.0) + used - cpu_before[name]
 
@@ -181,7 +191,8 @@ def main(orders: int, rounds: int, concurrency: int, exporter: str, offset: int)
             task = progress.add_task("orders", total=2 * per_round * rounds)
             for r in range(rounds):
                 for side in (on, off) if r % 2 == 0 else (off, on):
-                    asyncio.run(place_orders(side, per_round, concurrency, progress, task))
+                    asyncio.run(place_orders(side, per_round, concurrency, progress, task,
+                                             settle=SETTLE_S))
         report(on, off, concurrency)
     finally:
         with console.status("stopping the stacks"):
