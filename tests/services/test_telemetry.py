@@ -43,6 +43,14 @@ class Shop:
         return response
 
 
+@pytest.fixture(scope="module")
+def shop(stack):
+    """This module's own `Shop` (one ready order body), not the service tests' shared one."""
+    shop = Shop(stack)
+    yield shop
+    shop.http.close()
+
+
 def _trace(collector_url: str, trace_id: str, complete) -> list[dict]:
     """The trace from the collector, polled until `complete(spans)` holds."""
     deadline = time.monotonic() + TRACE_TIMEOUT_S
