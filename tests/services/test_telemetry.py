@@ -93,10 +93,12 @@ def _ancestors(span: dict, index: dict[str, dict]) -> list[dict]:
 
 
 def _complete(spans: list[dict]) -> bool:
-    """Both notification consumers arrived, and every span's parent (exports are batched)."""
+    """Every service's spans, both notification consumers and every span's parent arrived
+    (each service exports its batches on its own schedule)."""
     ids = {s["id"] for s in spans}
     consumers = [s for s in spans if _service(s) == "notification" and s.get("kind") == "CONSUMER"]
-    return len(consumers) >= 2 and all(s.get("parentId") in ids for s in spans if "parentId" in s)
+    return (len(consumers) >= 2 and {_service(s) for s in spans} >= set(SERVICES)
+            and all(s.get("parentId") in ids for s in spans if "parentId" in s))
 
 
 def test_one_order_is_one_trace_with_logs_and_metrics(stack, shop):
@@ -107,7 +109,7 @@ def test_one_order_is_one_trace_with_logs_and_metrics(stack, shop):
     assert all(s["traceId"] == trace_id for s in spans)
     assert {_service(s) for s in spans} == set(SERVICES)
 
-    gateway = _one(spans, "gateway", "SERVER")  # named by the gateway's catch-all route
+    gateway = _one(spans, "gateway", "SERVER", "POST /api/v1/orders")
     assert "parentId" not in gateway and gateway["name"].startswith("post /api/v1/")
     to_order = _one(spans, "gateway", "CLIENT", **{"peer.service": "order"})
     assert to_order["parentId"] == gateway["id"]
@@ -172,14 +174,14 @@ def _latencies(shop: Shop, n: int) -> list[float]:
     return times
 
 
-def _up_down_medians(stack, shop: Shop, block: int) -> tuple[float, float]:
-    """Median latency with the collector up and stopped, in blocks up, down, up, down, up.
+def _up_down_medians(stack, shop: Shop, block: int, alternations: int) -> tuple[float, float]:
+    """Median latency with the collector up and stopped, in alternating blocks (up, down, …, up).
 
     Interleaving makes a drift of the shared machine's load hit both sides alike.
     """
     up: list[float] = []
     down: list[float] = []
-    for _ in range(2):
+    for _ in range(alternations):
         up += _latencies(shop, block)
         stack.stop("collector")
         try:
@@ -191,13 +193,10 @@ def _up_down_medians(stack, shop: Shop, block: int) -> tuple[float, float]:
 
 
 def test_orders_succeed_at_normal_speed_with_the_collector_stopped(stack, shop):
-    _latencies(shop, 3)  # warm up
-    # on a loaded 2-core machine one round can be off by more than 10% by chance alone;
-    # a real slowdown shows in both rounds
-    rounds = []
-    for _ in range(2):
-        normal, dead = _up_down_medians(stack, shop, block=6)
-        rounds.append(f"stopped {dead * 1000:.0f} ms vs up {normal * 1000:.0f} ms")
-        if dead <= normal * 1.10:
-            return
-    pytest.fail("orders slower with the collector stopped: " + "; ".join(rounds))
+    _latencies(shop, 5)  # warm up
+    # 100 orders with the collector stopped, 120 with it up; every order must succeed
+    # (`shop.order` asserts 200) and the median must stay within 10%
+    normal, dead = _up_down_medians(stack, shop, block=20, alternations=5)
+    assert dead <= normal * 1.10, (
+        f"orders slower with the collector stopped: {dead * 1000:.1f} ms vs "
+        f"{normal * 1000:.1f} ms with it up")
