@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import time
 import uuid
@@ -237,6 +238,7 @@ def vite_dev(stack) -> Iterator[int]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # npx runs vite as a child: stop the whole group
     )
     try:
         deadline = time.monotonic() + 60
@@ -252,7 +254,7 @@ def vite_dev(stack) -> Iterator[int]:
             pytest.fail("vite dev server not up within 60 s")
         yield port
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)
 
 
