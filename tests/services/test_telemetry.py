@@ -10,6 +10,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.fixtures.collector import wait_for_trace
+
 SERVICES = ("gateway", "order", "customer", "product", "payment", "notification")
 HTTP_SERVICES = ("gateway", "order", "customer", "product", "payment")
 TRACE_TIMEOUT_S = 20.0
@@ -51,21 +53,6 @@ def shop(stack):
     shop.http.close()
 
 
-def _trace(collector_url: str, trace_id: str, complete) -> list[dict]:
-    """The trace from the collector, polled until `complete(spans)` holds."""
-    deadline = time.monotonic() + TRACE_TIMEOUT_S
-    spans: list[dict] = []
-    while time.monotonic() < deadline:
-        response = httpx.get(f"{collector_url}/api/v2/trace/{trace_id}")
-        if response.status_code == 200:
-            spans = response.json()
-            if complete(spans):
-                return spans
-        time.sleep(0.2)
-    got = sorted((s["localEndpoint"]["serviceName"], s.get("kind"), s["name"]) for s in spans)
-    pytest.fail(f"trace {trace_id} incomplete after {TRACE_TIMEOUT_S}s: {got}")
-
-
 def _service(span: dict) -> str:
     return span["localEndpoint"]["serviceName"]
 
@@ -104,7 +91,7 @@ def _complete(spans: list[dict]) -> bool:
 def test_one_order_is_one_trace_with_logs_and_metrics(stack, shop):
     response = shop.order()
     trace_id = response.headers["x-trace-id"]
-    spans = _trace(stack.collector_url, trace_id, _complete)
+    spans = wait_for_trace(stack.collector_url, trace_id, _complete, TRACE_TIMEOUT_S)
     index = {s["id"]: s for s in spans}
     assert all(s["traceId"] == trace_id for s in spans)
     assert {_service(s) for s in spans} == set(SERVICES)

@@ -13,7 +13,7 @@ import time
 
 import httpx
 
-from tests.fixtures.collector import free_port
+from tests.fixtures.collector import free_port, wait_for_trace
 
 SERVER = "get /api/v1/items/{item_id}"  # Zipkin lowercases span names
 
@@ -34,27 +34,13 @@ def _traceparent() -> tuple[str, str, str]:
     return f"00-{trace_id}-{parent_id}-01", trace_id, parent_id
 
 
-def _trace(collector: str, trace_id: str, done, timeout: float = 15.0) -> list[dict]:
-    """The trace from the collector, polled until `done(spans)` holds."""
-    deadline = time.monotonic() + timeout
-    spans: list[dict] = []
-    while time.monotonic() < deadline:
-        response = httpx.get(f"{collector}/api/v2/trace/{trace_id}")
-        if response.status_code == 200:
-            spans = response.json()
-            if done(spans):
-                return spans
-        time.sleep(0.1)
-    raise AssertionError(f"trace {trace_id} incomplete after {timeout}s: {spans}")
-
-
 def test_one_request_is_one_trace_across_http_sql_and_broker(collector, demo_service):
     demo = demo_service(ZIPKIN_URL=collector, OTEL_TRACES_EXPORTER="zipkin")
     traceparent, trace_id, caller_id = _traceparent()
     response = httpx.get(f"{demo.url}/api/v1/items/7", headers={"traceparent": traceparent})
     assert response.status_code == 200, response.text
 
-    spans = _trace(collector, trace_id, lambda spans: any(
+    spans = wait_for_trace(collector, trace_id, lambda spans: any(
         s.get("kind") == "CONSUMER" for s in spans) and len(spans) >= 6)
     server = _one(spans, name=SERVER)
     assert server["parentId"] == caller_id  # the incoming W3C context was continued
@@ -86,7 +72,7 @@ def test_one_request_is_one_trace_across_http_sql_and_broker(collector, demo_ser
     b3_trace, b3_parent = secrets.token_hex(16), secrets.token_hex(8)
     httpx.get(f"{demo.url}/api/v1/echo?q=1", headers={
         "X-B3-TraceId": b3_trace, "X-B3-SpanId": b3_parent, "X-B3-Sampled": "1"})
-    (span,) = _trace(collector, b3_trace, lambda spans: len(spans) >= 1)
+    (span,) = wait_for_trace(collector, b3_trace, lambda spans: len(spans) >= 1)
     assert span["parentId"] == b3_parent and span["name"] == "get /api/v1/echo"
 
 
@@ -94,7 +80,7 @@ def test_otlp_exporter_reaches_the_collector(collector, demo_service):
     demo = demo_service(ZIPKIN_URL=collector, OTEL_TRACES_EXPORTER="otlp")
     traceparent, trace_id, caller_id = _traceparent()
     httpx.get(f"{demo.url}/api/v1/echo?q=1", headers={"traceparent": traceparent})
-    (span,) = _trace(collector, trace_id, lambda spans: len(spans) >= 1)
+    (span,) = wait_for_trace(collector, trace_id, lambda spans: len(spans) >= 1)
     assert span["name"] == "get /api/v1/echo" and span["parentId"] == caller_id
     assert span["localEndpoint"]["serviceName"] == "order"
 
