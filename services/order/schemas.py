@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints
+
+from services.common.schemas import CamelModel, PaymentMethod
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-
-
-class CamelModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class PaymentMethod(StrEnum):
-    PAYPAL = "PAYPAL"
-    CREDIT_CARD = "CREDIT_CARD"
-    VISA = "VISA"
-    MASTER_CARD = "MASTER_CARD"
-    BITCOIN = "BITCOIN"
 
 
 class PurchaseRequest(CamelModel):

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import EmailStr, Field, StringConstraints
 
-from services.common.schemas import CamelModel
+from services.common.schemas import CamelModel, PaymentMethod
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-
-
-class PaymentMethod(StrEnum):
-    PAYPAL = "PAYPAL"
-    CREDIT_CARD = "CREDIT_CARD"
-    VISA = "VISA"
-    MASTER_CARD = "MASTER_CARD"
-    BITCOIN = "BITCOIN"
 
 
 class PaymentCustomer(CamelModel):
