@@ -19,12 +19,13 @@ class OrderSettings(BaseSettings):
     product_timeout: float = 3.0
     payment_timeout: float = 2.0
 
-    breaker_fail_max: int = 5
-    breaker_failure_rate: float | None = 0.5
-    breaker_window: int = 10
-    breaker_reset_timeout: float = 10.0
-    breaker_half_open_max_calls: int = 1
-    breaker_success_threshold: int = 1
+    # defaults from BreakerConfig, so the breaker's thresholds are stated once
+    breaker_fail_max: int = BreakerConfig.fail_max
+    breaker_failure_rate: float | None = BreakerConfig.failure_rate
+    breaker_window: int = BreakerConfig.window
+    breaker_reset_timeout: float = BreakerConfig.reset_timeout
+    breaker_half_open_max_calls: int = BreakerConfig.half_open_max_calls
+    breaker_success_threshold: int = BreakerConfig.success_threshold
 
     settle_interval: float = 1.0
     settle_batch: int = 50
