@@ -29,11 +29,16 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$PY" -m venv .venv
 fi
-stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
-if [ ! -f "$stamp" ]; then
-  say "pip install -e '.[test]'"
+install_python() {
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -e '.[test]'
+}
+# The stamp covers pyproject.toml (dependencies, entry points, the editable install's layout)
+# and install_python itself: a change to either reinstalls on machines that have the venv.
+stamp=.venv/.installed-$({ cat pyproject.toml; declare -f install_python; } | sha1sum | cut -c1-12)
+if [ ! -f "$stamp" ]; then
+  say "pip install -e '.[test]'"
+  install_python
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 
