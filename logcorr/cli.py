@@ -6,9 +6,11 @@ import sys
 
 import click
 
+from logcorr import grep_command
+
 FORMATS = click.Choice(["text", "json", "html"])
 _paths = click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
-_tz = click.option("--tz", default="UTC", show_default=True,
+_tz = click.option("--tz", default=grep_command.ZONE, show_default=True,
                    help="Zone of timestamps written without one (UTC, +01:00, Europe/Paris).")
 _strict = click.option("--strict", is_flag=True, help="Broken lines are an error (exit 2).")
 
@@ -45,16 +47,16 @@ def main() -> None:
 @_paths
 @click.option("--span", help="Only the lines of this span id.")
 @click.option("--level", "levels", multiple=True, help="Only these levels (repeatable).")
-@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default=grep_command.FORMAT, show_default=True)
+@click.option("--color", type=click.Choice(["auto", "always", "never"]),
+              default=grep_command.COLOR, show_default=True)
 @click.option("--shift", "shifts", multiple=True, metavar="SERVICE=MS",
               help="Correct a service's clock by MS milliseconds (repeatable).")
 @click.option("--no-index", is_flag=True, help="Scan the files even where an index exists.")
 @click.option("--index", "index_path", type=click.Path(dir_okay=False),
               help="Index file (default: .logcorr.sqlite3 beside the logs).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
-              help="Where to write (html defaults to stdout too).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+              default=grep_command.OUTPUT, help="Where to write (html defaults to stdout too).")
 @_tz
 @_strict
 def grep(trace_id, paths, span, levels, fmt, color, shifts, no_index, index_path, output, tz,
@@ -63,41 +65,10 @@ def grep(trace_id, paths, span, levels, fmt, color, shifts, no_index, index_path
 
     Exit status: 0 when lines were found, 1 when none, 2 on errors.
     """
-    from logcorr.grep import grep as run
-    from logcorr.timeline import parse_shifts
-
-    try:
-        result = run(trace_id, list(paths) or None, span=span, levels=levels, zone=_zone(tz),
-                     shifts=parse_shifts(shifts), use_index=not no_index,
-                     index_path=index_path)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        _fail(str(exc))
-    for warning in result.warnings:
-        click.echo(f"logcorr: {warning}", err=True)
-    timeline = result.timeline
-    with click.open_file(output, "w", encoding="utf-8") as out:
-        if fmt == "json":
-            from logcorr.render import json_lines
-
-            out.write("".join(line.decode() + "\n" for line in json_lines(timeline)))
-        elif fmt == "html":
-            from logcorr.report import render_report
-
-            out.write(render_report(result.timeline, None, trace_id=trace_id))
-        else:
-            from logcorr.render import text_lines
-
-            use_color = color == "always" or (color == "auto" and out.isatty())
-            for line in text_lines(timeline, use_color):
-                out.write(line + "\n")
-    if any(r.zone_assumed for r in timeline.records):
-        click.echo(f"logcorr: timestamps written without a zone were read as {tz} (--tz)",
-                   err=True)
-    if timeline.records and sys.stderr.isatty():
-        click.echo(f"logcorr: {len(timeline)} line(s) from {len(timeline.services)} service(s)",
-                   err=True)
-    _finish_broken(result.broken, strict)
-    sys.exit(0 if timeline.records else 1)
+    _zone(tz)  # a bad --tz is a usage error
+    sys.exit(grep_command.run(trace_id, paths, span=span, levels=levels, fmt=fmt, color=color,
+                              shifts=shifts, use_index=not no_index, index_path=index_path,
+                              output=output, tz=tz, strict=strict))
 
 
 @main.command()
