@@ -10,7 +10,6 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
-from pathlib import Path
 
 from logcorr.formats import (
     BLANK,
@@ -94,7 +93,7 @@ def service_of(path: str) -> str:
     """The service a file's lines fall back to: its name without log suffixes."""
     if path == STDIN:
         return "stdin"
-    name = Path(path).name
+    name = os.path.basename(path)
     m = _LOG_NAME.match(name)
     return (m.group(1) or m.group(2)) if m else name
 
