@@ -64,7 +64,7 @@ def create_app(
             if metadata is not None:
                 await app.state.db.close()
 
-    app = FastAPI(title=f"shop {service}", lifespan=lifespan)
+    app = FastAPI(title=f"shop {service}", lifespan=lifespan, telemetry=telemetry.fastapi_config())
     app.state.service = service
     app.state.settings = settings
     checks: dict[str, health.ReadyCheck] = {}
