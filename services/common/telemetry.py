@@ -58,9 +58,9 @@ def collector_url(settings: Settings | None = None) -> str:
 def make_exporter(kind: str, base_url: str) -> SpanExporter | None:
     """The span exporter for `kind` (zipkin|otlp|none) posting to the collector at `base_url`."""
     if kind == "zipkin":
-        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+        from services.common._zipkin import ZipkinJsonExporter
 
-        return ZipkinExporter(endpoint=f"{base_url}/api/v2/spans", timeout=int(EXPORT_TIMEOUT_S))
+        return ZipkinJsonExporter(f"{base_url}/api/v2/spans", timeout=EXPORT_TIMEOUT_S)
     if kind == "otlp":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
