@@ -3,6 +3,7 @@ and text (OTel logging, logfmt, Spring/Micrometer/Sleuth), with the id fields de
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -159,19 +160,22 @@ def normalize_level(value: object) -> str:
 
 # --- text ---------------------------------------------------------------------------------
 
-_TEXT_TIME = re.compile(
+# Patterns of text formats, compiled on first use: JSON logs (and an indexed grep of them)
+# never need them, and compiling them all costs a few ms of every start.
+_compiled = functools.cache(re.compile)
+_TEXT_TIME = (
     r"\s*\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\]?\s*"
 )
-_KV = re.compile(r'(?<![\w.])([\w.@/-]+)=("(?:[^"\\]|\\.)*"|\S*)')
-_SPRING = re.compile(r"\[([\w.-]*),([0-9a-fA-F]{0,32}),([0-9a-fA-F]{0,16})(?:,\w*)?\]")
-_MICROMETER = re.compile(r"\[([0-9a-fA-F]{16,32})-([0-9a-fA-F]{16})\]")
+_KV = r'(?<![\w.])([\w.@/-]+)=("(?:[^"\\]|\\.)*"|\S*)'
+_SPRING = r"\[([\w.-]*),([0-9a-fA-F]{0,32}),([0-9a-fA-F]{0,16})(?:,\w*)?\]"
+_MICROMETER = r"\[([0-9a-fA-F]{16,32})-([0-9a-fA-F]{16})\]"
 # Boot 3.2+: `--- [app] [thread] [trace-span]` (the app bracket is there when the name is set)
-_APP_BRACKET = re.compile(r"---\s+\[\s*([\w.-]+)\]\s+\[[^\]]*\]\s+\[[0-9a-fA-F]{16,32}-")
-_TRACEPARENT = re.compile(r"\b00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}\b")
-_LEVEL_WORD = re.compile(r"\b(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL)\b")
+_APP_BRACKET = r"---\s+\[\s*([\w.-]+)\]\s+\[[^\]]*\]\s+\[[0-9a-fA-F]{16,32}-"
+_TRACEPARENT = r"\b00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}\b"
+_LEVEL_WORD = r"\b(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL)\b"
 _TEXT_TRACE_KEYS = ("trace_id", "traceID", "traceId", "trace.id", "otelTraceID", "X-B3-TraceId")
 _TEXT_SPAN_KEYS = ("span_id", "spanID", "spanId", "span.id", "otelSpanID", "X-B3-SpanId")
-_CONTINUATION = re.compile(
+_CONTINUATION = (
     r"\s|Traceback \(|Caused by|During handling|The above exception|\.\.\. \d+ more"
     r"|[\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b"
 )
@@ -179,7 +183,7 @@ _CONTINUATION = re.compile(
 
 def is_continuation(text: str) -> bool:
     """A line that belongs to the record above it (a traceback or a Java stack trace)."""
-    return bool(text) and _CONTINUATION.match(text) is not None
+    return bool(text) and _compiled(_CONTINUATION).match(text) is not None
 
 
 def _unquote(value: str) -> str:
@@ -268,7 +272,7 @@ def parse_line(raw: bytes, fmt: FileFormat, file: str, line: int, offset: int = 
     text = stripped.decode("utf-8", "replace")
     if is_continuation(text):
         return CONTINUATION
-    if fmt.kind == "json" and _TEXT_TIME.match(text) is None and "=" not in text:
+    if fmt.kind == "json" and _compiled(_TEXT_TIME).match(text) is None and "=" not in text:
         # Neither JSON nor a recognisable text record inside a JSON log: a damaged line.
         return BROKEN
     return _text_record(text, fmt, file, line, offset)
@@ -303,11 +307,11 @@ def _text_record(text: str, fmt: FileFormat, file: str, line: int, offset: int) 
     ts_us = None
     assumed = False
     rest = text
-    m = _TEXT_TIME.match(text)
+    m = _compiled(_TEXT_TIME).match(text)
     if m:
         ts_us, assumed = parse_timestamp(m.group(1), fmt.zone)
         rest = text[m.end():]
-    kv = {k: _unquote(v) for k, v in _KV.findall(text)}
+    kv = {k: _unquote(v) for k, v in _compiled(_KV).findall(text)}
     if ts_us is None:
         for key in ("ts", "time", "timestamp"):
             if key in kv:
@@ -330,17 +334,17 @@ def _text_record(text: str, fmt: FileFormat, file: str, line: int, offset: int) 
         if "dd.span_id" in kv:
             span_id = normalize_id(kv["dd.span_id"], decimal=True)
     if trace_id is None:
-        if sm := _SPRING.search(text):
+        if sm := _compiled(_SPRING).search(text):
             service = service or sm.group(1) or None
             trace_id, span_id = normalize_id(sm.group(2)), normalize_id(sm.group(3))
-        elif mm := _MICROMETER.search(text):
+        elif mm := _compiled(_MICROMETER).search(text):
             trace_id, span_id = normalize_id(mm.group(1)), normalize_id(mm.group(2))
-            if am := _APP_BRACKET.search(text):
+            if am := _compiled(_APP_BRACKET).search(text):
                 service = service or am.group(1)
-        elif tp := _TRACEPARENT.search(text):
+        elif tp := _compiled(_TRACEPARENT).search(text):
             trace_id, span_id = normalize_id(tp.group(1)), normalize_id(tp.group(2))
     level = kv.get("level") or kv.get("lvl")
-    if level is None and (lm := _LEVEL_WORD.search(rest)):
+    if level is None and (lm := _compiled(_LEVEL_WORD).search(rest)):
         level = lm.group(1)
     message = kv.get("msg") or kv.get("message")
     if message is None:

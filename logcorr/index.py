@@ -19,8 +19,9 @@ INDEX_NAME = ".logcorr.sqlite3"
 CHUNK = 4 << 20  # bytes read at a time: bounds memory, not speed
 HEAD = 1024
 SCHEMA_VERSION = "1"
-_VALUE = re.compile(rb'\s*:\s*"([0-9a-fA-F]{16}(?:[0-9a-fA-F]{16})?)"')
-_HEX_RUN = re.compile(rb"(?<![0-9a-fA-F])[0-9a-fA-F]{16,32}(?![0-9a-fA-F])")
+# Build-time patterns (compiled when used, through re's cache: a lookup needs neither)
+_VALUE = rb'\s*:\s*"([0-9a-fA-F]{16}(?:[0-9a-fA-F]{16})?)"'
+_HEX_RUN = rb"(?<![0-9a-fA-F])[0-9a-fA-F]{16,32}(?![0-9a-fA-F])"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files(
@@ -228,7 +229,7 @@ def _postings(
             start += len(raw) + 1
 
     pos = 0
-    find, rfind, newline, value = data.find, data.rfind, data.index, _VALUE.match
+    find, rfind, newline, value = data.find, data.rfind, data.index, re.compile(_VALUE).match
     at = find(fast, pos) if fast else -1
     while at >= 0:
         line_start = rfind(b"\n", 0, at) + 1
@@ -256,6 +257,6 @@ def _parsed_keys(raw: bytes, fmt: FileFormat, path: str, line_no: int, broken: B
         return () if rec.trace_id is None else (index_key(rec.trace_id),)
     if rec is BROKEN:
         broken.add(path, line_no)
-        runs = {int(h[-16:], 16) for h in _HEX_RUN.findall(raw)[:4]}
+        runs = {int(h[-16:], 16) for h in re.findall(_HEX_RUN, raw)[:4]}
         return tuple(run - (1 << 63) for run in runs if run)
     return ()
