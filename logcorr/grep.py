@@ -49,7 +49,8 @@ def grep(
     to_scan = files
     if use_index:
         to_scan, indexed = _from_index(scan, files, index_path, records)
-    records.extend(scan.files(to_scan))
+    if to_scan:
+        records.extend(scan.files(to_scan))
     timeline = merge(select(records, span=span, levels=levels), shifts)
     return GrepResult(timeline, scan.broken, files, indexed, scan.warnings)
 

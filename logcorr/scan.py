@@ -176,7 +176,8 @@ def _continuations(fd: int, offset: int, fmt: FileFormat, path: str) -> list[str
     out: list[str] = []
     while len(out) < _MAX_CONTINUATION:
         raw = _line_at(fd, offset)
-        if not raw or parse_line(raw, fmt, path, 0) is not CONTINUATION:
+        # (a JSON line never continues a record: no need to parse it to know)
+        if not raw or raw[:1] == b"{" or parse_line(raw, fmt, path, 0) is not CONTINUATION:
             break
         out.append(raw.rstrip(b"\r").decode("utf-8", "replace"))
         offset += len(raw) + 1
