@@ -205,6 +205,24 @@ class FileFormat:
     zone: tzinfo = UTC
     decimal_ids: bool = False  # Datadog's decimal trace ids seen (JSON or `dd.trace_id=` text)
 
+    def dumps(self) -> str:
+        """What sniffing found, as the index keeps it (id paths by name, not position)."""
+        return orjson.dumps({"kind": self.kind, "trace": TRACE_PATHS[self.trace_path][0],
+                             "span": SPAN_PATHS[self.span_path][0],
+                             "decimal": self.decimal_ids}).decode()
+
+    @classmethod
+    def loads(cls, text: str, service: str, zone: tzinfo = UTC) -> FileFormat | None:
+        """The format `dumps` wrote; None if it names an id path this version does not know."""
+        try:
+            found = orjson.loads(text)
+            trace = [path for path, _, _ in TRACE_PATHS].index(tuple(found["trace"]))
+            span = [path for path, _, _ in SPAN_PATHS].index(tuple(found["span"]))
+            return cls(kind=found["kind"], trace_path=trace, span_path=span, service=service,
+                       zone=zone, decimal_ids=bool(found["decimal"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
     @property
     def trace_key(self) -> str | None:
         """The flat JSON key of the trace id, when the file uses one (for fast indexing)."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 
-from logcorr.formats import Record
+from logcorr.formats import FileFormat, Record
 from logcorr.ids import normalize_id
-from logcorr.readers import Broken, expand_paths
+from logcorr.readers import Broken, expand_paths, service_of
 from logcorr.scan import TraceScan
 from logcorr.timeline import Timeline, merge, select
 
@@ -70,6 +70,10 @@ def _from_index(
         places = idx.places(scan.trace_id, by_id)
     finally:
         idx.close()
+    for path, cov in covered.items():
+        fmt = cov.format and FileFormat.loads(cov.format, service_of(path), scan.zone)
+        if fmt:
+            scan.know(path, fmt)
     for path, found in places.items():
         records.extend(scan.at(path, ((line, off, None) for line, off in found)))
     for path in by_id.values():

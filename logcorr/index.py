@@ -13,7 +13,7 @@ from datetime import UTC, tzinfo
 
 from logcorr.formats import BROKEN, FileFormat, Record, parse_line
 from logcorr.ids import index_key
-from logcorr.readers import Broken, is_plain, sniff
+from logcorr.readers import SAMPLE_BYTES, Broken, is_plain, sniff
 
 INDEX_NAME = ".logcorr.sqlite3"
 CHUNK = 4 << 20  # bytes read at a time: bounds memory, not speed
@@ -26,7 +26,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files(
   id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, size INTEGER, mtime_ns INTEGER,
-  head BLOB, indexed_bytes INTEGER, lines INTEGER, broken INTEGER);
+  head BLOB, indexed_bytes INTEGER, lines INTEGER, broken INTEGER, format TEXT, sampled INTEGER);
 CREATE TABLE IF NOT EXISTS postings(trace INTEGER NOT NULL, file INTEGER NOT NULL, places BLOB);
 """
 
@@ -45,6 +45,7 @@ class Coverage:
     file_id: int | None
     indexed_bytes: int = 0
     lines: int = 0
+    format: str | None = None  # the file's sniffed format, while its sampled head is unchanged
 
     @property
     def state(self) -> str:
@@ -75,6 +76,10 @@ class Index:
         elif version[0] != SCHEMA_VERSION:
             raise RuntimeError(f"{path}: index version {version[0]}, expected {SCHEMA_VERSION}; "
                                "delete it and run `logcorr index` again")
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(files)")}
+        for column in ("format TEXT", "sampled INTEGER"):  # added to version 1 later
+            if column.split()[0] not in columns:
+                self.db.execute(f"ALTER TABLE files ADD COLUMN {column}")
         self.db.commit()
 
     @classmethod
@@ -94,21 +99,21 @@ class Index:
 
     def coverage(self, path: str) -> Coverage:
         """What the index holds of `path`; nothing when the file was replaced or truncated."""
-        full = os.path.abspath(path)
-        row = self.db.execute(
-            "SELECT id, size, mtime_ns, head, indexed_bytes, lines FROM files WHERE path=?",
-            (full,),
-        ).fetchone()
+        cur = self.db.execute("SELECT * FROM files WHERE path=?", (os.path.abspath(path),))
+        row = cur.fetchone()
         if row is None or not is_plain(path):
             return Coverage(path, None)
-        file_id, size_then, mtime_then, head, indexed, lines = row
+        known = dict(zip((c[0] for c in cur.description), row, strict=True))
         st = os.stat(path)
         with open(path, "rb") as f:
-            same_head = f.read(len(head)) == head
-        rewritten = st.st_size == size_then and st.st_mtime_ns != mtime_then
-        if st.st_size < (size_then or 0) or not same_head or rewritten:
+            same_head = f.read(len(known["head"])) == known["head"]
+        size_then = known["size"] or 0
+        rewritten = st.st_size == size_then and st.st_mtime_ns != known["mtime_ns"]
+        if st.st_size < size_then or not same_head or rewritten:
             return Coverage(path, None)
-        return Coverage(path, file_id, indexed, lines)
+        # A sniff now would read the same head (an index from before `format` has none)
+        fmt = known.get("format") if known.get("sampled") == min(st.st_size, SAMPLE_BYTES) else None
+        return Coverage(path, known["id"], known["indexed_bytes"], known["lines"], fmt)
 
     # --- lookup --------------------------------------------------------------------------
 
@@ -175,7 +180,9 @@ class Index:
         self, cov: Coverage, zone: tzinfo, stats: BuildStats, broken: Broken,
         progress: Callable[[int], None] | None,
     ) -> None:
+        sampled = min(os.path.getsize(cov.path), SAMPLE_BYTES)
         fmt = sniff(cov.path, zone)
+        sniffed = fmt.dumps()  # before parsing lines moves its preferred id paths
         key = fmt.trace_key
         fast = (b'"' + key.encode() + b'"') if key else None
         offset, line_no = cov.indexed_bytes, cov.lines
@@ -202,9 +209,10 @@ class Index:
         stats.lines += line_no - cov.lines
         st = os.stat(cov.path)
         self.db.execute(
-            "UPDATE files SET size=?, mtime_ns=?, indexed_bytes=?, lines=?, broken=broken+? "
-            "WHERE id=?",
-            (st.st_size, st.st_mtime_ns, offset, line_no, file_broken.count, cov.file_id),
+            "UPDATE files SET size=?, mtime_ns=?, indexed_bytes=?, lines=?, broken=broken+?, "
+            "format=?, sampled=? WHERE id=?",
+            (st.st_size, st.st_mtime_ns, offset, line_no, file_broken.count, sniffed, sampled,
+             cov.file_id),
         )
         broken.merge(file_broken)
 

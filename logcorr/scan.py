@@ -43,6 +43,10 @@ class TraceScan:
             self._formats[path] = sniff(path, self.zone)
         return self._formats[path]
 
+    def know(self, path: str, fmt: FileFormat) -> None:
+        """Take the file's format from elsewhere (the index) instead of sniffing its head."""
+        self._formats[path] = fmt
+
     # --- whole files ---------------------------------------------------------------------
 
     def files(self, paths: list[str]) -> list[Record]:

@@ -103,3 +103,10 @@ def test_continuations_and_broken_lines():
     for raw in (b'{"timestamp": "2026-11-25T10:00:00Z", "trace_', b"\x00\x01garbage",
                 b"[1, 2]", b"just words in a json file"):
         assert parse_line(raw, fmt, "f", 1) is BROKEN, raw
+
+
+def test_a_format_round_trips_through_its_stored_form():
+    fmt = FileFormat(kind="json", trace_path=4, span_path=5, service="svc", decimal_ids=True)
+    assert FileFormat.loads(fmt.dumps(), "svc") == fmt
+    assert FileFormat.loads('{"kind":"json","trace":["nope"],"span":["span_id"],'
+                            '"decimal":false}', "svc") is None  # an id path this version lacks

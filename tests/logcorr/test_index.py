@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+from pathlib import Path
 
+from logcorr import scan
 from logcorr.grep import grep
 from logcorr.index import INDEX_NAME, Index
 
@@ -108,3 +111,37 @@ def test_index_counts_broken_lines(corpus, logs, cli):
     assert result.exit_code == 2
     n = len(corpus.broken_with_trace) + 1  # truncated order lines + one garbage gateway line
     assert f"{n} broken line(s) skipped" in result.stderr
+
+
+def test_lookup_takes_each_files_format_from_the_index(corpus, logs, cli, monkeypatch):
+    """No file's head is read again to learn its format, until the file grows past what was
+    sampled (a sniff would then see more lines)."""
+    (logs / "product.jsonl.gz").unlink()  # not indexable: always sniffed and scanned
+    cli("index", logs)
+    trace_id = next(iter(corpus.traces))
+    scanned = _lines(grep(trace_id, [str(logs)], use_index=False))
+    sniffed: list[str] = []
+    real = scan.sniff
+    monkeypatch.setattr(scan, "sniff", lambda path, zone: sniffed.append(path) or real(path, zone))
+    assert _lines(grep(trace_id, [str(logs)])) == scanned
+    assert sniffed == []
+    _append(logs / "gateway.jsonl", trace_id, "appended")  # a small file: all of it was sampled
+    assert grep(trace_id, [str(logs)]).timeline.records[-1].message == "appended"
+    assert [Path(p).name for p in sniffed] == ["gateway.jsonl"]
+
+
+def test_an_index_without_formats_still_answers_and_gets_them(corpus, logs, cli):
+    cli("index", logs)
+    db = sqlite3.connect(logs / INDEX_NAME)
+    db.execute("ALTER TABLE files DROP COLUMN format")  # as written before formats were kept
+    db.execute("ALTER TABLE files DROP COLUMN sampled")
+    db.commit()
+    db.close()
+    trace_id = next(iter(corpus.traces))
+    assert _lines(grep(trace_id, [str(logs)])) == \
+           _lines(grep(trace_id, [str(logs)], use_index=False))
+    _append(logs / "web.jsonl", trace_id, "appended")  # a file to index again
+    assert cli("index", logs).exit_code == 0
+    idx = Index.open_existing(str(logs / INDEX_NAME))
+    assert idx.coverage(str(logs / "web.jsonl")).format is not None
+    idx.close()
