@@ -1,5 +1,7 @@
 """Tracing for the shop services: OpenTelemetry SDK, W3C + B3 propagation, Zipkin/OTLP export.
 
+Spans come from FastAPI's native telemetry (server), `http.py` (HTTP clients), `_sqltrace.py`
+(SQLAlchemy statements) and the aio-pika instrumentation (publish, consume).
 `setup(app, service)` is called once per service by `create_app`. Settings come from the
 environment: `OTEL_TRACES_EXPORTER` (zipkin|otlp|none), `ZIPKIN_URL` (collector base URL),
 `OTEL_SDK_DISABLED=true` (no tracing at all). Export runs in a background thread with a bounded
@@ -32,7 +34,6 @@ from opentelemetry.sdk.trace.sampling import (
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from services.common import metrics
-from services.common.http import PEER_EXTENSION
 from services.common.settings import Settings, get_settings
 
 EXPORTERS = ("zipkin", "otlp", "none")
@@ -120,19 +121,10 @@ def _install_provider(service: str, settings: Settings | None) -> None:
     trace.set_tracer_provider(provider)
 
 
-async def _tag_peer(span: trace.Span, request: object) -> None:
-    """httpx request hook: copy the peer set by `make_client` onto the client span."""
-    peer = (getattr(request, "extensions", None) or {}).get(PEER_EXTENSION)
-    if peer and span.is_recording():
-        span.set_attribute("peer.service", peer)
-
-
 def _instrument_libraries() -> None:
-    """Instrument httpx and aio-pika process-wide (once)."""
+    """Instrument aio-pika process-wide (once); HTTP clients trace themselves (`http.py`)."""
     from opentelemetry.instrumentation.aio_pika import AioPikaInstrumentor
-    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-    HTTPXClientInstrumentor().instrument(async_request_hook=_tag_peer)
     AioPikaInstrumentor().instrument()
 
 
