@@ -18,19 +18,12 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import context, propagate, trace
-from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.b3 import B3MultiFormat
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import (
-    ALWAYS_ON,
-    Decision,
-    ParentBased,
-    Sampler,
-    SamplingResult,
-)
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from services.common import metrics
@@ -71,22 +64,27 @@ def make_exporter(kind: str, base_url: str) -> SpanExporter | None:
     raise ValueError(f"OTEL_TRACES_EXPORTER must be one of {', '.join(EXPORTERS)}, got {kind!r}")
 
 
-class _RootsOnlyFromWork(Sampler):
-    """Root sampler dropping client spans without a parent.
+class ShopSampler(Sampler):
+    """Parent-based: follow the caller's decision; as a root, sample all but CLIENT spans.
 
     Database pings of the health check, schema setup and outbox polling are client spans
     outside any request; as roots they would bury the real traces in one-span noise.
+    `ParentBased(root=...)` decides the same through two more sampler calls a span.
     """
 
     def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None,
                       links=None, trace_state=None) -> SamplingResult:
+        parent = trace.get_current_span(parent_context).get_span_context()
+        if parent.is_valid:
+            sampled = parent.trace_flags.sampled
+            return SamplingResult(Decision.RECORD_AND_SAMPLE if sampled else Decision.DROP,
+                                  attributes if sampled else None, parent.trace_state)
         if kind == trace.SpanKind.CLIENT:
             return SamplingResult(Decision.DROP)
-        return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, links,
-                                       trace_state)
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
 
     def get_description(self) -> str:
-        return "RootsOnlyFromWork"
+        return "ShopSampler"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -97,12 +95,12 @@ def _install_provider(service: str, settings: Settings | None) -> None:
     """Set the global tracer provider and propagators (once per process)."""
     propagate.set_global_textmap(
         CompositePropagator(
-            [TraceContextTextMapPropagator(), W3CBaggagePropagator(), B3MultiFormat()]
+            [TraceContextTextMapPropagator(), B3MultiFormat()]
         )
     )
     provider = TracerProvider(
         resource=Resource.create({"service.name": service}),
-        sampler=ParentBased(root=_RootsOnlyFromWork()),
+        sampler=ShopSampler(),
     )
     kind = os.environ.get("OTEL_TRACES_EXPORTER", "zipkin").strip().lower() or "zipkin"
     exporter = make_exporter(kind, collector_url(settings))

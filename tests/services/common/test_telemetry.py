@@ -117,3 +117,29 @@ def test_dead_or_slow_collector_never_slows_requests(sink, demo_service):
     assert max(slow_median, dead_median) < 0.25, (slow_median, dead_median)
     lines = _read_log(dead.log_path)
     assert sum(x["event"] == "reading item" for x in lines) == 23
+
+
+def test_sampler_follows_the_parent_and_drops_client_roots():
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.sampling import Decision
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
+
+    from services.common.telemetry import ShopSampler
+
+    sampler, tid = ShopSampler(), int(secrets.token_hex(16), 16)
+
+    def decide(kind, flags=None, state=None):
+        parent = None
+        if flags is not None:
+            span = NonRecordingSpan(SpanContext(tid, 7, is_remote=True,
+                                                trace_flags=TraceFlags(flags), trace_state=state))
+            parent = trace.set_span_in_context(span)
+        return sampler.should_sample(parent, tid, "x", kind, {"a": 1})
+
+    assert decide(SpanKind.SERVER).decision is Decision.RECORD_AND_SAMPLE
+    assert decide(SpanKind.INTERNAL).attributes == {"a": 1}
+    assert decide(SpanKind.CLIENT).decision is Decision.DROP  # a DB ping outside any request
+    state = TraceState([("vendor", "x")])
+    child = decide(SpanKind.CLIENT, flags=TraceFlags.SAMPLED, state=state)
+    assert child.decision is Decision.RECORD_AND_SAMPLE and child.trace_state == state
+    assert decide(SpanKind.SERVER, flags=TraceFlags.DEFAULT).decision is Decision.DROP
