@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from services.common import faults
+from services.common.telemetry import SCHEDULE_DELAY_MS
 from services.stack import REPO, Stack
 
 console = Console()
@@ -133,7 +134,7 @@ def run_demo(
         finally:
             faults.set_variant(flags_file, flag, "off")
             console.print(f"    fault switch off: {flag} = off")
-        time.sleep(2.0)  # let the batch span processors flush to the collector
+        time.sleep(SCHEDULE_DELAY_MS / 1000 + 0.5)  # the span processors' last export
 
         orders_report = reports_dir / "orders.html"
         with step("traceaudit orders --since 15m", f"{stack.log_path('collector')}"):

@@ -32,9 +32,10 @@ from services.common.settings import Settings, get_settings
 EXPORTERS = ("zipkin", "otlp", "none")
 UNTRACED_PATHS = ("/health/", "/metrics")  # probes and scrapes: no server span
 EXPORT_TIMEOUT_S = 2.0
-# Each export is one HTTP POST costing a few ms of CPU; every 2 s keeps that a small share of
-# the work at shop rates (every 0.5 s it was ~1.5 ms of CPU per order and service).
-SCHEDULE_DELAY_MS = 2000
+# OTel's default. Each export is one HTTP POST costing a few ms of CPU here and in the
+# collector, whatever its size: every 5 s that is ~0.3 ms an order at shop rates, every 2 s
+# ~0.7 ms (bench/bench_telemetry.py).
+SCHEDULE_DELAY_MS = 5000
 _installed = False  # the provider and library instrumentation are process-wide
 
 
