@@ -1,6 +1,6 @@
 """A Zipkin v2 JSON span exporter that costs a few µs a span.
 
-OpenTelemetry's Zipkin JSON exporter (deprecated upstream) spends about 40 µs a span, in the
+OpenTelemetry's Zipkin JSON exporter (deprecated upstream) spends about 32 µs a span, in the
 service's own process, building tags one by one and copying the resource and scope into every
 span (eight tags that Zipkin already has as `localEndpoint` or that nobody queries). This one
 writes the same Zipkin v2 model with orjson: attributes become string tags as upstream writes
