@@ -42,9 +42,8 @@ class _PeerTransport(httpx.AsyncBaseTransport):
             propagate.inject(request.headers)
             try:
                 response = await self.inner.handle_async_request(request)
-            except Exception as exc:
+            except Exception as exc:  # the span's status is set on the way out of `with`
                 span.set_attribute("error.type", type(exc).__qualname__)
-                span.set_status(StatusCode.ERROR, str(exc) or type(exc).__qualname__)
                 raise
             else:
                 status = str(response.status_code)
