@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from logcorr.grep import grep
 from logcorr.scan import TraceScan, ripgrep
+from tests.logcorr._modules import modules_loaded
 
 
 def _story(rows: list[dict]) -> list[tuple[str, str]]:
@@ -181,18 +180,9 @@ def test_api_returns_the_timeline(corpus):
 
 def test_grep_does_not_import_pandas_or_plotly(corpus):
     trace_id = next(iter(corpus.traces))
-    code = (
-        "import sys\n"
-        "from logcorr.cli import main\n"
-        f"try:\n    main(['grep', '{trace_id}', r'{corpus.folder}'])\n"
-        "except SystemExit as e:\n    code = e.code\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('pandas', 'plotly', 'numpy', 'jinja2', 'rich'))\n"
-        "print('HEAVY', heavy, code, file=sys.stderr)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60)
-    assert "HEAVY [] 0" in out.stderr, out.stderr
+    loaded, status = modules_loaded("logcorr.cli", "grep", trace_id, corpus.folder)
+    heavy = loaded & {"pandas", "plotly", "numpy", "jinja2", "rich"}
+    assert (sorted(heavy), status) == ([], 0)
 
 
 def test_folders_include_rotated_files_and_skip_others(corpus, logs, cli):

@@ -13,6 +13,7 @@ import pytest
 
 from logcorr._launch import _is_plain_grep
 from logcorr.index import INDEX_NAME
+from tests.logcorr._modules import modules_loaded
 
 FAST = "from logcorr._launch import main; main()"
 CLICK = "from logcorr.cli import main; main()"
@@ -121,16 +122,7 @@ def test_indexed_fast_path_imports_no_click_and_no_heavy_module(corpus, logs, cl
     for name in set(os.listdir(logs)) - set(plain):
         os.remove(logs / name)  # a .gz file cannot be indexed: it would be scanned
     assert cli("index", logs).exit_code == 0
-    code = (
-        "import sys\n"
-        f"sys.argv = ['logcorr', 'grep', '{corpus.error_trace}', r'{logs}']\n"
-        "from logcorr._launch import main\n"
-        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
-        "loaded = {m.split('.')[0] for m in sys.modules}\n"
-        "unwanted = {'click', 'pandas', 'numpy', 'plotly', 'rich', 'jinja2', 'subprocess'}\n"
-        "hooks = {m for m in loaded if m.startswith('__editable__')}\n"
-        "print('LOADED', sorted(loaded & unwanted | hooks), code, file=sys.stderr)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60)
-    assert "LOADED [] 0" in out.stderr, out.stderr
+    loaded, status = modules_loaded("logcorr._launch", "grep", corpus.error_trace, logs)
+    unwanted = {"click", "pandas", "numpy", "plotly", "rich", "jinja2", "subprocess"}
+    hooks = {m for m in loaded if m.startswith("__editable__")}
+    assert (sorted(loaded & unwanted | hooks), status) == ([], 0)
