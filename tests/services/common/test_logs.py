@@ -95,7 +95,8 @@ def test_secrets_are_masked(log_file):
     )
     logging.getLogger("x").info("login of bob@example.net with password=letmein")
     first, second = lines(path)
-    text = json.dumps([first, second])
+    # the timestamp's microseconds may hold any digits ("…714111Z"), so it is left out
+    text = json.dumps([{k: v for k, v in x.items() if k != "timestamp"} for x in (first, second)])
     for secret in ("4111", "1111 1111", "hunter2", "pw1", "jane.doe", "jane@", "5500", "4012888888",
                    "987", "s3cret", "bob@", "letmein"):
         assert secret not in text, secret
