@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 
 from logcorr.formats import FileFormat, Record
@@ -12,13 +11,14 @@ from logcorr.scan import TraceScan
 from logcorr.timeline import Timeline, merge, select
 
 
-@dataclass
 class GrepResult:
-    timeline: Timeline
-    broken: Broken
-    files: list[str]
-    indexed: list[str] = field(default_factory=list)  # files the index answered (partly)
-    warnings: list[str] = field(default_factory=list)
+    """The merged timeline, the broken lines met, the files read and those the index answered
+    (partly), and warnings for the user."""
+
+    def __init__(self, timeline: Timeline, broken: Broken, files: list[str], indexed: list[str],
+                 warnings: list[str]) -> None:
+        self.timeline, self.broken, self.files = timeline, broken, files
+        self.indexed, self.warnings = indexed, warnings
 
 
 def parse_trace_id(text: str) -> str:

@@ -50,7 +50,7 @@ def run(
         if fmt == "json":
             from logcorr.render import json_lines
 
-            out.write("".join(line.decode() + "\n" for line in json_lines(timeline)))
+            out.write("".join(line + "\n" for line in json_lines(timeline)))
         elif fmt == "html":
             from logcorr.report import render_report
 

@@ -8,9 +8,9 @@ import re
 import sqlite3
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
+from logcorr import jsonline
 from logcorr.formats import BROKEN, FileFormat, Record, parse_line
 from logcorr.ids import index_key
 from logcorr.readers import SAMPLE_BYTES, Broken, is_plain, sniff
@@ -37,15 +37,16 @@ def default_index_path(files: list[str]) -> str:
     return os.path.join(os.path.commonpath(dirs) if dirs else ".", INDEX_NAME)
 
 
-@dataclass
 class Coverage:
     """How much of a file the index holds: all of it, its head (appended since), or nothing."""
 
-    path: str
-    file_id: int | None
-    indexed_bytes: int = 0
-    lines: int = 0
-    format: str | None = None  # the file's sniffed format, while its sampled head is unchanged
+    def __init__(self, path: str, file_id: int | None, indexed_bytes: int = 0, lines: int = 0,
+                 format: str | None = None) -> None:
+        self.path = path
+        self.file_id = file_id
+        self.indexed_bytes = indexed_bytes
+        self.lines = lines
+        self.format = format  # the file's sniffed format, while its sampled head is unchanged
 
     @property
     def state(self) -> str:
@@ -54,13 +55,11 @@ class Coverage:
         return "fresh" if self.indexed_bytes >= os.path.getsize(self.path) else "appended"
 
 
-@dataclass
 class BuildStats:
-    files: int = 0
-    bytes: int = 0
-    lines: int = 0
-    postings: int = 0
-    skipped: int = 0
+    """What an index build read and wrote."""
+
+    def __init__(self) -> None:
+        self.files = self.bytes = self.lines = self.postings = self.skipped = 0
 
 
 class Index:
@@ -260,7 +259,7 @@ def _postings(
 def _parsed_keys(raw: bytes, fmt: FileFormat, path: str, line_no: int, broken: Broken):
     """Index keys of a parsed line; a broken line is posted under every id-like run in it,
     so that grep reports it as a scan would."""
-    rec = parse_line(raw, fmt, path, line_no)
+    rec = parse_line(raw, fmt, path, line_no, loads=jsonline.bulk_loads())
     if isinstance(rec, Record):
         return () if rec.trace_id is None else (index_key(rec.trace_id),)
     if rec is BROKEN:

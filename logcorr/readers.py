@@ -8,9 +8,9 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 
+from logcorr import jsonline
 from logcorr.formats import (
     BLANK,
     CONTINUATION,
@@ -27,13 +27,13 @@ SAMPLE_BYTES = 16 * 1024  # enough lines to tell the format and the id fields
 _LOG_NAME = re.compile(r"(.+?)\.(?:jsonl|ndjson|json|log|txt)(?:\.[\w-]+)*?(?:\.gz)?$|(.+)\.gz$")
 
 
-@dataclass
 class Broken:
     """Broken lines met while reading: a count and the first few places, reported at the end."""
 
-    count: int = 0
-    places: list[str] = field(default_factory=list)
-    keep: int = 5
+    def __init__(self, keep: int = 5) -> None:
+        self.count = 0
+        self.places: list[str] = []
+        self.keep = keep
 
     def add(self, file: str, line: int) -> None:
         self.count += 1
@@ -166,8 +166,9 @@ def records_from_lines(
 ) -> Iterator[Record]:
     current: Record | None = None
     last_ts: int | None = None
+    loads = jsonline.bulk_loads()
     for n, (offset, raw) in enumerate(lines, first_line):
-        parsed = parse_line(raw, fmt, file, n, offset)
+        parsed = parse_line(raw, fmt, file, n, offset, loads)
         if isinstance(parsed, Record):
             if current is not None:
                 yield current

@@ -5,8 +5,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 
-import orjson
-
+from logcorr import jsonline
 from logcorr.formats import Record
 from logcorr.timeline import Timeline
 from logcorr.timestamps import format_us
@@ -55,7 +54,7 @@ def text_lines(timeline: Timeline, color: bool = False) -> Iterator[str]:
 
 
 def _short(value: object) -> str:
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    text = value if isinstance(value, str) else jsonline.dumps(value)
     return text if len(text) <= 80 else text[:77] + "…"
 
 
@@ -78,6 +77,6 @@ def as_dict(rec: Record, offset_ms: float) -> dict:
     }
 
 
-def json_lines(timeline: Timeline) -> Iterator[bytes]:
+def json_lines(timeline: Timeline) -> Iterator[str]:
     for rec, offset in zip(timeline.records, timeline.offsets_ms, strict=True):
-        yield orjson.dumps(as_dict(rec, offset), default=str)
+        yield jsonline.dumps(as_dict(rec, offset))

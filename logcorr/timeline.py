@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from logcorr.formats import Record, normalize_level
 from logcorr.ids import normalize_id
 
 
-@dataclass
 class Timeline:
     """Records in merged order with each one's offset (ms) from the first."""
 
-    records: list[Record]
-    offsets_ms: list[float] = field(default_factory=list)
+    def __init__(self, records: list[Record], offsets_ms: list[float]) -> None:
+        self.records = records
+        self.offsets_ms = offsets_ms
 
     @property
     def services(self) -> list[str]:
