@@ -1,16 +1,19 @@
 """Benchmark of the telemetry overhead: orders through the gateway, tracing on vs off.
 
-    .venv/bin/python bench/bench_telemetry.py --orders 300 --concurrency 4
+    .venv/bin/python bench/bench_telemetry.py --orders 600 --concurrency 1
+    .venv/bin/python bench/bench_telemetry.py --orders 600 --concurrency 1 --control  # A/A
 
 Two shop stacks run side by side on their own port offsets, databases and vhosts: one with
 tracing on (Zipkin exporter to its local collector), the baseline with `OTEL_SDK_DISABLED=true`
-(logs and metrics stay on in both). Orders are placed in alternating rounds on the two stacks,
-so a drift of the machine's load hits both alike; after each round the stack idles for one
-export interval, so its spans are exported (their CPU counted) before the other round starts,
-not during it. The table gives orders/s and p50/p99 latency of each, the CPU each process
-spent per order, and the ratios (target: tracing costs at most 10%). With `--concurrency 1`
-the ratios are the latency cost of tracing; with more clients on a saturated machine,
-throughput follows the CPU spent per order.
+(logs and metrics stay on in both). Orders are placed in alternating rounds on the two stacks
+(20 by default: this VM's speed drifts by several % within a minute, and with 6 rounds two
+identical stacks came out up to 9% apart), so a drift hits both alike; after each round the
+stack idles for one export interval, so its spans are exported (their CPU counted) before the
+other round starts, not during it. The table gives orders/s and p50/p99 latency of each, the
+CPU each process spent per order, and the ratios (target: tracing costs at most 10%); then the
+overhead of each pair of rounds (median and quartiles). With `--concurrency 1` the ratios are
+the latency cost of tracing; with more clients on a saturated machine, throughput follows the
+CPU spent per order. `--control` runs two untraced stacks: the noise floor of one run.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class Side:
     stack: Stack
     body: dict = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    round_rates: list[float] = field(default_factory=list)  # orders/s of each measured round
     seconds: float = 0.0
     failures: int = 0
     processes: dict[str, psutil.Process] = field(default_factory=dict)
@@ -117,15 +121,17 @@ async def place_orders(side: Side, n: int, concurrency: int, progress: Progress,
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(base_url=side.stack.gateway_url, timeout=30,
                                  limits=limits) as client:
-        cpu_before, start = side.cpu_times(), time.perf_counter()
+        cpu_before, start, done = side.cpu_times(), time.perf_counter(), len(side.latencies)
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        side.seconds += time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        side.seconds += elapsed
+        side.round_rates.append((len(side.latencies) - done) / elapsed)
         await asyncio.sleep(settle)
         for name, used in side.cpu_times().items():
             side.cpu[name] = side.cpu.get(name, 0.0) + used - cpu_before[name]
 
 
-def report(on: Side, off: Side, concurrency: int) -> None:
+def report(on: Side, off: Side, concurrency: int, control: bool = False) -> None:
     table = Table(title=f"orders through the gateway ({concurrency} concurrent clients)")
     columns = ("stack", "orders", "failed", "orders/s", "p50 ms", "p99 ms",
                "service CPU ms/order", "collector CPU ms/order")
@@ -153,7 +159,17 @@ def report(on: Side, off: Side, concurrency: int) -> None:
         by_process.add_row(name, f"{used_off:.1f}", f"{used_on:.1f}",
                            f"{used_on - used_off:+.1f}")
     console.print(by_process)
+    pairs = [b / a - 1 for a, b in zip(on.round_rates, off.round_rates, strict=True)]
+    if len(pairs) >= 4:
+        q1, median, q3 = statistics.quantiles(pairs, n=4)
+        console.print(f"overhead per pair of rounds ({len(pairs)} pairs): median "
+                      f"{median * 100:+.1f}%, quartiles {q1 * 100:+.1f}% / {q3 * 100:+.1f}% "
+                      "(the spread is the machine's drift between two rounds)")
     overhead = off.rate / on.rate - 1
+    if control:
+        console.print(f"control (A/A): the two untraced stacks differ by {overhead * 100:+.1f}% "
+                      "in throughput: the noise floor of one run")
+        return
     verdict = "within" if overhead <= 0.10 else "ABOVE"
     console.print(f"tracing overhead (throughput): {overhead * 100:+.1f}% — {verdict} the 10% "
                   f"target; mean latency {statistics.mean(on.latencies) * 1000:.1f} ms on vs "
@@ -162,16 +178,22 @@ def report(on: Side, off: Side, concurrency: int) -> None:
 
 @click.command()
 @click.option("--orders", default=300, show_default=True, help="orders per stack")
-@click.option("--rounds", default=6, show_default=True, help="alternating rounds")
+@click.option("--rounds", default=20, show_default=True, help="alternating rounds")
 @click.option("--concurrency", default=4, show_default=True)
 @click.option("--exporter", type=click.Choice(["zipkin", "otlp", "none"]), default="zipkin",
               show_default=True, help="OTEL_TRACES_EXPORTER of the traced stack")
 @click.option("--offset", default=5500, show_default=True,
               help="port offset of the traced stack; the baseline uses offset + 100")
-def main(orders: int, rounds: int, concurrency: int, exporter: str, offset: int) -> None:
+@click.option("--control", is_flag=True,
+              help="A/A run: both stacks untraced, to show the benchmark's own noise")
+def main(orders: int, rounds: int, concurrency: int, exporter: str, offset: int,
+         control: bool) -> None:
     """Orders/s and p50/p99 with tracing on and off, side by side, and their ratio."""
     work = Path(tempfile.mkdtemp(prefix="bench_telemetry_"))
-    on = Side(f"tracing on ({exporter})", make_stack(offset, work / "on", exporter))
+    if control:
+        on = Side("untraced (control)", make_stack(offset, work / "on", None))
+    else:
+        on = Side(f"tracing on ({exporter})", make_stack(offset, work / "on", exporter))
     off = Side("OTEL_SDK_DISABLED=true", make_stack(offset + 100, work / "off", None))
     try:
         with console.status("starting two stacks"):
@@ -187,13 +209,14 @@ def main(orders: int, rounds: int, concurrency: int, exporter: str, offset: int)
             for side in (on, off):
                 asyncio.run(place_orders(side, concurrency * 2, concurrency, progress, warm))
                 side.latencies.clear()
+                side.round_rates.clear()
                 side.seconds, side.failures, side.cpu = 0.0, 0, {}
             task = progress.add_task("orders", total=2 * per_round * rounds)
             for r in range(rounds):
                 for side in (on, off) if r % 2 == 0 else (off, on):
                     asyncio.run(place_orders(side, per_round, concurrency, progress, task,
                                              settle=SETTLE_S))
-        report(on, off, concurrency)
+        report(on, off, concurrency, control)
     finally:
         with console.status("stopping the stacks"):
             for side in (on, off):
