@@ -11,9 +11,9 @@ from logcorr.ids import normalize_id
 class Timeline:
     """Records in merged order with each one's offset (ms) from the first."""
 
-    def __init__(self, records: list[Record], offsets_ms: list[float]) -> None:
+    def __init__(self, records: list[Record], offsets_ms: list[float] | None = None) -> None:
         self.records = records
-        self.offsets_ms = offsets_ms
+        self.offsets_ms = [] if offsets_ms is None else offsets_ms
 
     @property
     def services(self) -> list[str]:
