@@ -13,7 +13,9 @@ other round starts, not during it. The table gives orders/s and p50/p99 latency 
 CPU each process spent per order, and the ratios (target: tracing costs at most 10%); then the
 overhead of each pair of rounds (median and quartiles). With `--concurrency 1` the ratios are
 the latency cost of tracing; with more clients on a saturated machine, throughput follows the
-CPU spent per order. `--control` runs two untraced stacks: the noise floor of one run.
+CPU spent per order. The services' CPU an order is also given corrected by the mail sink's
+(untraced on both sides, so its ratio is the machine's drift alone): the steadiest figure.
+`--control` runs two untraced stacks: the noise floor of one run.
 """
 
 from __future__ import annotations
@@ -165,6 +167,12 @@ def report(on: Side, off: Side, concurrency: int, control: bool = False) -> None
         console.print(f"overhead per pair of rounds ({len(pairs)} pairs): median "
                       f"{median * 100:+.1f}%, quartiles {q1 * 100:+.1f}% / {q3 * 100:+.1f}% "
                       "(the spread is the machine's drift between two rounds)")
+    # The mail sink runs untraced in both stacks and does the same work an order, so its CPU
+    # an order follows the machine's speed while each stack ran: a correction for the drift.
+    speed = on.cpu_ms_per_order({"mailsink"}) / off.cpu_ms_per_order({"mailsink"})
+    cpu_cost = on.cpu_ms_per_order(SERVICES) / off.cpu_ms_per_order(SERVICES) / speed - 1
+    console.print(f"service CPU an order: {cpu_cost * 100:+.1f}% once corrected by the untraced "
+                  f"mail sink's ratio ({speed:.3f}), which follows the machine's drift")
     overhead = off.rate / on.rate - 1
     if control:
         console.print(f"control (A/A): the two untraced stacks differ by {overhead * 100:+.1f}% "
