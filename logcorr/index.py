@@ -227,11 +227,13 @@ def _postings(
     the number of the chunk's last line.
     """
 
+    loads = jsonline.bulk_loads()
+
     def parse(start: int, end: int) -> None:
         nonlocal line_no
         for raw in data[start:end].split(b"\n")[:-1]:
             line_no += 1
-            for trace in _parsed_keys(raw, fmt, path, line_no, broken):
+            for trace in _parsed_keys(raw, fmt, path, line_no, broken, loads):
                 posts.setdefault(trace, array("q")).extend((line_no, offset + start))
             start += len(raw) + 1
 
@@ -256,10 +258,12 @@ def _postings(
     return line_no
 
 
-def _parsed_keys(raw: bytes, fmt: FileFormat, path: str, line_no: int, broken: Broken):
+def _parsed_keys(
+    raw: bytes, fmt: FileFormat, path: str, line_no: int, broken: Broken, loads: jsonline.Loads,
+):
     """Index keys of a parsed line; a broken line is posted under every id-like run in it,
     so that grep reports it as a scan would."""
-    rec = parse_line(raw, fmt, path, line_no, loads=jsonline.bulk_loads())
+    rec = parse_line(raw, fmt, path, line_no, loads=loads)
     if isinstance(rec, Record):
         return () if rec.trace_id is None else (index_key(rec.trace_id),)
     if rec is BROKEN:
