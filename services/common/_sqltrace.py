@@ -60,7 +60,9 @@ class StatementTracer(upstream.EngineTracer):
         return details
 
     def _before_cur_exec(self, conn, cursor, statement, params, context, _executemany):
-        if not is_instrumentation_enabled():
+        # Outside a sampled request (outbox polling, health checks) the sampler would drop
+        # the span anyway: skip building it.
+        if not is_instrumentation_enabled() or not trace.get_current_span().is_recording():
             return statement, params
         name, attributes = self._span_details(conn, cursor, statement)
         context._otel_span = self.tracer.start_span(
