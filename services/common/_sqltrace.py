@@ -31,8 +31,9 @@ class _Attributes(dict):
 class StatementTracer(upstream.EngineTracer):
     """A client span per statement, with upstream's names and attributes, cached by statement."""
 
-    def __init__(self, engine: Any):
-        super().__init__(trace.get_tracer(SCOPE, VERSION), engine, connections_usage=None)
+    def __init__(self, engine: Any, tracer: trace.Tracer | None = None):
+        super().__init__(tracer or trace.get_tracer(SCOPE, VERSION), engine,
+                         connections_usage=None)
         self._details: dict[str, tuple[str, dict[str, Any]]] = {}
 
     @classmethod
