@@ -1,25 +1,78 @@
-"""The OpenTelemetry SQLAlchemy instrumentation with its per-statement work done once.
+"""A client span per SQL statement, made by the psycopg cursor, named and tagged as
+OpenTelemetry's SQLAlchemy instrumentation does it.
 
-Upstream's `EngineTracer` rebuilds a span's name and attributes from the engine URL and the
-cursor on every statement and sets them one at a time (about 100 µs a statement, the largest
-share of the tracing overhead). One engine talks to one database and statements repeat, so
-here name and attributes are computed by upstream's own code once per statement text and
-handed to `start_span`. Its pool listeners only feed an OpenTelemetry metric that nothing
-reads (the services export metrics with prometheus-client), so they are not registered.
+Upstream's `EngineTracer` listens to SQLAlchemy's connection events, and any such listener puts
+every connection on SQLAlchemy's event path: each one joins the engine's dispatcher and every
+execute fires the begin, execute and commit events, traced or not. The order service spent 1.2M
+instructions an order on that, a quarter of its tracing overhead
+(bench/bench_telemetry_instructions.py). So the spans are made where a statement goes to the
+server: in a psycopg cursor subclass that each new connection gets as its `cursor_factory`.
+Names and attributes come from upstream's code, computed once per statement text.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import psycopg
 from opentelemetry import trace
 from opentelemetry.instrumentation.sqlalchemy import __name__ as SCOPE
 from opentelemetry.instrumentation.sqlalchemy import engine as upstream
 from opentelemetry.instrumentation.sqlalchemy.version import __version__ as VERSION
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 CACHE_SIZE = 1024  # distinct statement texts per engine; beyond that, computed each time
-_POOL_EVENTS = frozenset({"connect", "close", "checkin", "checkout"})
+
+
+class StatementTracer(upstream.EngineTracer):
+    """Upstream's span name and attributes of a statement, cached by statement text.
+
+    None of upstream's SQLAlchemy event listeners is registered (see the module docstring).
+    """
+
+    def __init__(self, engine: Engine, tracer: trace.Tracer | None = None):
+        super().__init__(tracer or trace.get_tracer(SCOPE, VERSION), engine,
+                         connections_usage=None)
+        self.url = engine.url
+        # what `pool_pre_ping` sends on checkout (";" with psycopg): connection upkeep, no span
+        self.ping = engine.dialect._dialect_specific_select_one
+        self._details: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    @classmethod
+    def _register_event_listener(cls, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def details(self, cursor: Any, statement: Any) -> tuple[str, dict[str, Any]]:
+        """(span name, attributes) of `statement` run by `cursor`."""
+        details = self._details.get(statement)
+        if details is None:
+            attrs, found = upstream._get_attributes_from_url(
+                self.url, self._sem_conv_opt_in_mode_db, self._sem_conv_opt_in_mode_http
+            )
+            if not found:
+                attrs = upstream._get_attributes_from_cursor_or_conn(
+                    self.vendor, None, cursor, attrs, self._sem_conv_opt_in_mode_db,
+                    self._sem_conv_opt_in_mode_http,
+                )
+            db_name = upstream._get_db_name_from_cursor_or_conn(self.vendor, None, cursor)
+            collected = _Attributes()
+            self._set_db_client_span_attributes(collected, statement, db_name, attrs)
+            details = (self._operation_name(db_name, statement), dict(collected))
+            if isinstance(statement, str) and len(self._details) < CACHE_SIZE:
+                self._details[statement] = details
+        return details
+
+    def start(self, cursor: Any, statement: Any) -> trace.Span | None:
+        """The span of `statement`; None for a pre-ping, or outside a sampled request (outbox
+        polling, health checks: the sampler would drop it anyway)."""
+        if statement == self.ping or not trace.get_current_span().is_recording():
+            return None
+        name, attributes = self.details(cursor, statement)
+        return self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
 
 
 class _Attributes(dict):
@@ -28,45 +81,47 @@ class _Attributes(dict):
     set_attribute = dict.__setitem__
 
 
-class StatementTracer(upstream.EngineTracer):
-    """A client span per statement, with upstream's names and attributes, cached by statement."""
+class _TracedCursor(psycopg.AsyncCursor):
+    """An async psycopg cursor whose statements are client spans (`statements` set by subclass)."""
 
-    def __init__(self, engine: Any, tracer: trace.Tracer | None = None):
-        super().__init__(tracer or trace.get_tracer(SCOPE, VERSION), engine,
-                         connections_usage=None)
-        self._details: dict[str, tuple[str, dict[str, Any]]] = {}
+    statements: StatementTracer
 
-    @classmethod
-    def _register_event_listener(cls, target, identifier, func, *args, **kw) -> None:
-        if identifier not in _POOL_EVENTS:
-            super()._register_event_listener(target, identifier, func, *args, **kw)
+    async def _traced(self, run: Callable[..., Awaitable[Any]], query: Any, *args: Any,
+                      **kwargs: Any) -> None:
+        span = self.statements.start(self, query)
+        if span is None:
+            await run(query, *args, **kwargs)
+            return
+        try:
+            await run(query, *args, **kwargs)
+        except BaseException as exc:
+            span.set_status(Status(StatusCode.ERROR, str(exc)))
+            raise
+        finally:
+            span.end()
 
-    def _span_details(self, conn, cursor, statement) -> tuple[str, dict[str, Any]]:
-        details = self._details.get(statement)
-        if details is None:
-            attrs, found = upstream._get_attributes_from_url(
-                conn.engine.url, self._sem_conv_opt_in_mode_db, self._sem_conv_opt_in_mode_http
-            )
-            if not found:
-                attrs = upstream._get_attributes_from_cursor_or_conn(
-                    self.vendor, conn, cursor, attrs, self._sem_conv_opt_in_mode_db,
-                    self._sem_conv_opt_in_mode_http,
-                )
-            db_name = upstream._get_db_name_from_cursor_or_conn(self.vendor, conn, cursor)
-            collected = _Attributes()
-            self._set_db_client_span_attributes(collected, statement, db_name, attrs)
-            details = (self._operation_name(db_name, statement), dict(collected))
-            if isinstance(statement, str) and len(self._details) < CACHE_SIZE:
-                self._details[statement] = details
-        return details
+    async def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        await self._traced(super().execute, query, *args, **kwargs)
+        return self
 
-    def _before_cur_exec(self, conn, cursor, statement, params, context, _executemany):
-        # Outside a sampled request (outbox polling, health checks) the sampler would drop
-        # the span anyway: skip building it.
-        if not is_instrumentation_enabled() or not trace.get_current_span().is_recording():
-            return statement, params
-        name, attributes = self._span_details(conn, cursor, statement)
-        context._otel_span = self.tracer.start_span(
-            name, kind=trace.SpanKind.CLIENT, attributes=attributes
-        )
-        return statement, params
+    async def executemany(self, query: Any, *args: Any, **kwargs: Any) -> None:
+        await self._traced(super().executemany, query, *args, **kwargs)
+
+
+@functools.cache
+def _cursor_class(base: type, statements: StatementTracer) -> type:
+    if not issubclass(base, psycopg.AsyncCursor):
+        raise TypeError(f"statement tracing needs psycopg's AsyncCursor, got {base.__name__}")
+    return type(f"Traced{base.__name__}", (_TracedCursor, base), {"statements": statements})
+
+
+def trace_statements(engine: Engine, tracer: trace.Tracer | None = None) -> StatementTracer:
+    """Make every new connection of `engine` (async, psycopg) trace its statements."""
+    statements = StatementTracer(engine, tracer)
+
+    @event.listens_for(engine, "connect")
+    def _traced_cursors(dbapi_connection: Any, _record: Any) -> None:
+        connection = dbapi_connection.driver_connection
+        connection.cursor_factory = _cursor_class(connection.cursor_factory, statements)
+
+    return statements

@@ -1,7 +1,7 @@
 """Tracing for the shop services: OpenTelemetry SDK, W3C + B3 propagation, Zipkin/OTLP export.
 
 Spans come from FastAPI's native telemetry (server), `http.py` (HTTP clients), `_sqltrace.py`
-(SQLAlchemy statements) and the aio-pika instrumentation (publish, consume).
+(SQL statements, at the psycopg cursor) and the aio-pika instrumentation (publish, consume).
 `setup(app, service)` is called once per service by `create_app`. Settings come from the
 environment: `OTEL_TRACES_EXPORTER` (zipkin|otlp|none), `ZIPKIN_URL` (collector base URL),
 `OTEL_SDK_DISABLED=true` (no tracing at all). Export runs in a background thread with a bounded
@@ -157,19 +157,18 @@ def setup(app: FastAPI, service: str) -> None:
 
 
 def instrument_engine(engine: object) -> None:
-    """Trace the statements of a SQLAlchemy engine (sync or async); idempotent.
+    """Trace the statements of a SQLAlchemy async engine on psycopg; idempotent.
 
-    Engines are instrumented one by one because `create_async_engine` is usually imported
-    before `setup` runs, so the instrumentation's patching of that function would miss it.
+    Call it before the engine connects: connections opened earlier stay untraced.
     """
     if not enabled():
         return
-    from services.common._sqltrace import StatementTracer
+    from services.common._sqltrace import trace_statements
 
     sync_engine = getattr(engine, "sync_engine", engine)
     if getattr(sync_engine, "_shop_traced", False):
         return
-    StatementTracer(sync_engine)
+    trace_statements(sync_engine)
     sync_engine._shop_traced = True
 
 
