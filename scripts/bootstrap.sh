@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
-# --- Debian packages (chromium for browser tests and screenshots, prometheus/promtool) ---
-APT_PACKAGES=(chromium prometheus ripgrep)
+# --- Debian packages (chromium for browser tests and screenshots, prometheus/promtool, valgrind
+# for bench/bench_telemetry_instructions.py) ---
+APT_PACKAGES=(chromium prometheus ripgrep valgrind)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do have_pkg "$p" || missing+=("$p"); done
 if ((${#missing[@]})); then
