@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from bench_telemetry import make_stack  # noqa: E402
 
 from services.common.telemetry import SCHEDULE_DELAY_MS  # noqa: E402
-from services.stack import STACK_ENV_PREFIXES, Stack  # noqa: E402
+from services.stack import Stack  # noqa: E402
 from tests.services.test_telemetry import order_body  # noqa: E402
 
 IDLE_S = 10.0  # seconds of idle counted, for the rate of the service's background work
@@ -48,18 +48,16 @@ SERVICES = ("gateway", "order", "customer", "product", "payment", "notification"
 console = Console()
 
 
-def _wait_ready(url: str, process: subprocess.Popen, timeout: float = 600) -> None:
+def _wait_ready(stack: Stack, service: str, process: subprocess.Popen,
+                timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while (reason := stack.probe(service)) is not None:
         if process.poll() is not None:
             raise click.ClickException(f"the service under callgrind exited ({process.returncode})")
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=10).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"{service} not ready after {timeout:.0f} s under "
+                                       f"callgrind: {reason}")
         time.sleep(2)
-    raise click.ClickException(f"{url} not ready after {timeout:.0f} s under callgrind")
 
 
 def _wait_idle(pid: int, quiet_s: float = 3.0, busy_share: float = 0.1) -> None:
@@ -88,7 +86,7 @@ def instructions_per_order(stack: Stack, service: str, orders: int, tree: Path, 
     with httpx.Client(base_url=stack.gateway_url, timeout=60) as http:
         body = order_body(http)
     stack.stop(service)
-    env = {**os.environ, **{k: v for k, v in stack.env.items() if k.startswith(STACK_ENV_PREFIXES)},
+    env = {**os.environ, **stack.program_env(),
            # a connection takes ~50x longer to set up under callgrind than the 2 s allowed
            "DATABASE_CONNECT_TIMEOUT": "30"}
     with open(f"{out}.log", "w") as log:
@@ -98,7 +96,7 @@ def instructions_per_order(stack: Stack, service: str, orders: int, tree: Path, 
             cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
-        _wait_ready(stack.url(service), process)
+        _wait_ready(stack, service, process)
         with httpx.Client(base_url=stack.gateway_url, timeout=60) as http:
             for _ in range(3):  # warm-up: first-use imports and caches are not the cost of an order
                 _order(http, body)

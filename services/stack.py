@@ -204,14 +204,18 @@ class Stack:
         }
         return " ".join(str(part).format(**values) for part in program.command)
 
+    def program_env(self) -> dict[str, str]:
+        """What the stack adds to a program's environment: its settings, unbuffered output."""
+        return {
+            k: v for k, v in sorted(self.env.items()) if k.startswith(STACK_ENV_PREFIXES)
+        } | {"PYTHONUNBUFFERED": "1"}
+
     def write_config(self) -> Path:
         """Write supervisord.conf for this stack; its path back."""
         log_dir = self.var_dir / "log"
         for directory in (self.supervisor_dir, log_dir):
             directory.mkdir(parents=True, exist_ok=True)
-        passed = {
-            k: v for k, v in sorted(self.env.items()) if k.startswith(STACK_ENV_PREFIXES)
-        } | {"PYTHONUNBUFFERED": "1"}
+        passed = self.program_env()
         environment = ",".join(
             f'{k}="{v.replace("%", "%%").replace(chr(34), "")}"' for k, v in passed.items()
         )
