@@ -24,10 +24,6 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 log = logging.getLogger(__name__)
 
-_KINDS = {SpanKind.SERVER: "SERVER", SpanKind.CLIENT: "CLIENT", SpanKind.PRODUCER: "PRODUCER",
-          SpanKind.CONSUMER: "CONSUMER"}
-_REMOTE_KINDS = (SpanKind.CLIENT, SpanKind.PRODUCER)
-
 
 def _tag_value(value: Any) -> str:
     """An attribute as upstream writes it: `true`/`false`, numbers as text, a sequence as a
@@ -41,56 +37,66 @@ def _tag_value(value: Any) -> str:
     return orjson.dumps([None if v is None else _tag_value(v) for v in value]).decode()
 
 
-def _us(ns: int) -> int:
-    return (ns + 500) // 1000
-
-
-def to_zipkin(span: ReadableSpan, service: str) -> dict[str, Any]:
-    """One finished span in the Zipkin v2 model."""
+def to_zipkin(span: ReadableSpan, endpoint: dict[str, str]) -> dict[str, Any]:
+    """One finished span in the Zipkin v2 model; `endpoint` is its `localEndpoint`."""
     ctx = span.context
-    start, end = span.start_time or 0, span.end_time or span.start_time or 0
+    start = span.start_time or 0
+    end = span.end_time or start
+    # a plain dict: the mapping proxy's copy() is the SDK's own dict copy, while reading
+    # through the proxy calls the SDK's attribute mapping in Python for every key
+    attributes = span.attributes.copy()
+    tags = {key: value if value.__class__ is str else _tag_value(value)
+            for key, value in attributes.items()}
     out: dict[str, Any] = {
         "traceId": f"{ctx.trace_id:032x}",
         "id": f"{ctx.span_id:016x}",
         "name": span.name,
-        "timestamp": _us(start),
-        "duration": max(1, _us(end - start)),
-        "localEndpoint": {"serviceName": service},
+        "timestamp": (start + 500) // 1000,
+        "duration": max(1, (end - start + 500) // 1000),
+        "localEndpoint": endpoint,
+        "tags": tags,
     }
-    if span.parent is not None:
-        out["parentId"] = f"{span.parent.span_id:016x}"
-    kind = _KINDS.get(span.kind)
-    if kind:
-        out["kind"] = kind
-    attributes = span.attributes or {}
-    tags = {key: _tag_value(value) for key, value in attributes.items()}
-    if span.instrumentation_scope is not None:
-        tags["otel.scope.name"] = span.instrumentation_scope.name
-    status = span.status.status_code
-    if status is not StatusCode.UNSET:
-        tags["otel.status_code"] = status.name
-        if status is StatusCode.ERROR:
-            tags["error"] = span.status.description or ""
-    out["tags"] = tags
-    peer = attributes.get("peer.service")
-    if peer and span.kind in _REMOTE_KINDS:
-        out["remoteEndpoint"] = {"serviceName": str(peer)}
-    if span.events:
+    parent = span.parent
+    if parent is not None:
+        out["parentId"] = f"{parent.span_id:016x}"
+    kind = span.kind
+    if kind is not SpanKind.INTERNAL:
+        out["kind"] = kind.name
+        if kind is SpanKind.CLIENT or kind is SpanKind.PRODUCER:
+            peer = attributes.get("peer.service")
+            if peer:
+                out["remoteEndpoint"] = {"serviceName": str(peer)}
+    scope = span.instrumentation_scope
+    if scope is not None:
+        tags["otel.scope.name"] = scope.name
+    status = span.status
+    code = status.status_code
+    if code is not StatusCode.UNSET:
+        tags["otel.status_code"] = code.name
+        if code is StatusCode.ERROR:
+            tags["error"] = status.description or ""
+    events = span.events
+    if events:
         out["annotations"] = [
-            {"timestamp": _us(event.timestamp),
+            {"timestamp": (event.timestamp + 500) // 1000,
              "value": orjson.dumps({event.name: dict(event.attributes or {})},
                                    default=str).decode()}
-            for event in span.events
+            for event in events
         ]
     return out
 
 
 def encode(spans: Sequence[ReadableSpan]) -> bytes:
     """A JSON list of Zipkin v2 spans, the body of `POST /api/v2/spans`."""
-    return orjson.dumps([
-        to_zipkin(span, str(span.resource.attributes.get(SERVICE_NAME, "unknown_service")))
-        for span in spans
-    ])
+    endpoints: dict[int, dict[str, str]] = {}  # by resource: one a process, in practice
+    out = []
+    for span in spans:
+        endpoint = endpoints.get(id(span.resource))
+        if endpoint is None:
+            name = span.resource.attributes.get(SERVICE_NAME, "unknown_service")
+            endpoint = endpoints[id(span.resource)] = {"serviceName": str(name)}
+        out.append(to_zipkin(span, endpoint))
+    return orjson.dumps(out)
 
 
 class ZipkinJsonExporter(SpanExporter):

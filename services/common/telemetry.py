@@ -18,6 +18,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import context, propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.propagators import textmap
 from opentelemetry.propagators.b3 import B3MultiFormat
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import Resource
@@ -65,6 +67,24 @@ def make_exporter(kind: str, base_url: str) -> SpanExporter | None:
     raise ValueError(f"OTEL_TRACES_EXPORTER must be one of {', '.join(EXPORTERS)}, got {kind!r}")
 
 
+class FirstFoundPropagator(CompositePropagator):
+    """Injects every format; extracts with the first that finds a context (W3C, then B3).
+
+    The composite would run every extractor, a later one overriding an earlier one, so a
+    request carrying both `traceparent` and B3 headers (every request between shop services)
+    was parsed twice for the same ids.
+    """
+
+    def extract(self, carrier: textmap.CarrierT, context: Context | None = None,
+                getter: textmap.Getter[textmap.CarrierT] = textmap.default_getter) -> Context:
+        context = Context() if context is None else context
+        for propagator in self._propagators:
+            found = propagator.extract(carrier, context, getter=getter)
+            if found is not context:  # an extractor that finds nothing returns its input
+                return found
+        return context
+
+
 class ShopSampler(Sampler):
     """Parent-based: follow the caller's decision; as a root, sample all but CLIENT spans.
 
@@ -95,9 +115,7 @@ def _env_int(name: str, default: int) -> int:
 def _install_provider(service: str, settings: Settings | None) -> None:
     """Set the global tracer provider and propagators (once per process)."""
     propagate.set_global_textmap(
-        CompositePropagator(
-            [TraceContextTextMapPropagator(), B3MultiFormat()]
-        )
+        FirstFoundPropagator([TraceContextTextMapPropagator(), B3MultiFormat()])
     )
     provider = TracerProvider(
         resource=Resource.create({"service.name": service}),

@@ -12,7 +12,11 @@ import statistics
 import time
 
 import httpx
+from opentelemetry import trace
+from opentelemetry.propagators.b3 import B3MultiFormat
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from services.common.telemetry import FirstFoundPropagator
 from tests.fixtures.collector import free_port, wait_for_trace
 
 SERVER = "get /api/v1/items/{item_id}"  # Zipkin lowercases span names
@@ -143,3 +147,26 @@ def test_sampler_follows_the_parent_and_drops_client_roots():
     child = decide(SpanKind.CLIENT, flags=TraceFlags.SAMPLED, state=state)
     assert child.decision is Decision.RECORD_AND_SAMPLE and child.trace_state == state
     assert decide(SpanKind.SERVER, flags=TraceFlags.DEFAULT).decision is Decision.DROP
+
+
+def test_extraction_takes_the_first_format_found_and_injection_writes_all():
+    propagator = FirstFoundPropagator([TraceContextTextMapPropagator(), B3MultiFormat()])
+    w3c_trace, w3c_parent = secrets.token_hex(16), secrets.token_hex(8)
+    b3_trace, b3_parent = secrets.token_hex(16), secrets.token_hex(8)
+    b3 = {"x-b3-traceid": b3_trace, "x-b3-spanid": b3_parent, "x-b3-sampled": "1"}
+
+    def parent(carrier: dict[str, str]) -> tuple[str, str] | None:
+        found = trace.get_current_span(propagator.extract(carrier)).get_span_context()
+        return (f"{found.trace_id:032x}", f"{found.span_id:016x}") if found.is_valid else None
+
+    assert parent({"traceparent": f"00-{w3c_trace}-{w3c_parent}-01", **b3}) == (w3c_trace,
+                                                                               w3c_parent)
+    assert parent({"traceparent": "00-not-a-valid-header", **b3}) == (b3_trace, b3_parent)
+    assert parent(b3) == (b3_trace, b3_parent)
+    assert parent({"tracestate": "x=1"}) is None
+
+    headers: dict[str, str] = {}
+    context = propagator.extract({"traceparent": f"00-{w3c_trace}-{w3c_parent}-01"})
+    propagator.inject(headers, context)
+    assert headers["traceparent"].split("-")[1:3] == [w3c_trace, w3c_parent]
+    assert (headers["x-b3-traceid"], headers["x-b3-spanid"]) == (w3c_trace, w3c_parent)
