@@ -7,10 +7,12 @@ repeats its operation (`callgrind_control` switches counting on and off), so eac
 instructions an operation, the same from run to run. The pieces, in the order a span meets
 them: the OpenTelemetry SDK starting and ending a span (no attributes, then the seven of a
 database span), `BatchSpanProcessor` queueing it (its exporter does nothing), the shop's
-Zipkin JSON encoding (`services/common/_zipkin.py`, batches of 512), and one export POST to
-the local collector: the shop's exporter (urllib3) against the baseline it replaced, httpx.
-The last line is what the 29 spans of an order cost before any instrumentation does anything,
-to set against `bench_telemetry_instructions.py`'s instructions an order.
+Zipkin JSON encoding (`services/common/_zipkin.py`, batches of 512), a FastAPI request
+without and with its server span (configured as the services', no database), and one export
+POST to the local collector: the shop's exporter (urllib3) against the baseline it replaced,
+httpx. The last line is what the 29 spans of an order cost before the client side (header
+injection, messaging, log fields) does anything, to set against
+`bench_telemetry_instructions.py`'s instructions an order.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 SPANS_AN_ORDER = 29  # 5 server, 4 HTTP client, 16 database, 2 publish, 2 consume
+SERVER_SPANS = 5
 BATCH = 512  # BatchSpanProcessor's export batch
 DATABASE_ATTRIBUTES = {
     "db.statement": "SELECT customer.id, customer.firstname, customer.lastname FROM customer "
@@ -50,6 +53,8 @@ PIECES = {
     "attributes": ("SDK: start + end a span with a database span's 7 attributes", 2000),
     "processor": ("  + BatchSpanProcessor queueing it (exporter does nothing)", 2000),
     "encode": ("Zipkin JSON encoding, a span (batches of 512)", 5 * BATCH),
+    "request": ("a FastAPI GET (in-process ASGI call), tracing off", 1000),
+    "request-traced": ("  the same with its server span (W3C + B3 headers in, queued)", 1000),
     "post-httpx": ("an export POST, 1 span, httpx (baseline: the former exporter)", 50),
     "post-urllib3": ("an export POST, 1 span, urllib3 (ZipkinJsonExporter)", 50),
 }
@@ -101,24 +106,86 @@ def _finished_spans(n: int) -> list:
     return list(memory.get_finished_spans())
 
 
+def _request_loop(traced: bool) -> Callable[[], None]:
+    """One GET through a FastAPI app configured as the services' (`fastapi_config`)."""
+    import asyncio
+
+    from fastapi import FastAPI
+    from opentelemetry import propagate
+    from opentelemetry.propagators.b3 import B3MultiFormat
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    from services.common.telemetry import FirstFoundPropagator, fastapi_config
+
+    propagate.set_global_textmap(
+        FirstFoundPropagator([TraceContextTextMapPropagator(), B3MultiFormat()]))
+    config = {**fastapi_config(), "tracing": traced,
+              "tracer_provider": _provider(BatchSpanProcessor(_Discard()))}
+    app = FastAPI(telemetry=config)
+
+    @app.get("/api/v1/customers/{customer_id}")
+    async def customer(customer_id: str) -> dict[str, str]:
+        return {"id": customer_id}
+
+    trace_id, span_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": "/api/v1/customers/c1",
+             "raw_path": b"/api/v1/customers/c1", "query_string": b"", "root_path": "",
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8090),
+             "headers": [(b"host", b"127.0.0.1:8090"), (b"accept", b"*/*"),
+                         (b"traceparent", f"00-{trace_id}-{span_id}-01".encode()),
+                         (b"x-b3-traceid", trace_id.encode()), (b"x-b3-spanid", span_id.encode()),
+                         (b"x-b3-sampled", b"1")]}
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    loop = asyncio.new_event_loop()
+
+    def one() -> None:
+        sent.clear()
+        loop.run_until_complete(app(dict(scope), receive, send))
+        _check(sent[0]["status"] == 200)
+
+    return one
+
+
+class _Discard:
+    """A span exporter that drops what it gets: queueing is counted, not exporting."""
+
+    def export(self, spans: object) -> object:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
 def _operation(piece: str, collector: str) -> Callable[[], None]:
     """The operation `piece` counts, ready to repeat."""
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
 
     from services.common._zipkin import ZipkinJsonExporter, encode
-
-    class Discard(SpanExporter):
-        def export(self, spans):  # noqa: ANN001, ANN202
-            return SpanExportResult.SUCCESS
 
     if piece == "span":
         return _span_loop(None, None)
     if piece == "attributes":
         return _span_loop(None, DATABASE_ATTRIBUTES)
     if piece == "processor":
-        return _span_loop(BatchSpanProcessor(Discard(), max_queue_size=4 * BATCH,
+        return _span_loop(BatchSpanProcessor(_Discard(), max_queue_size=4 * BATCH,
                                              max_export_batch_size=BATCH),
                           DATABASE_ATTRIBUTES)
+    if piece.startswith("request"):
+        return _request_loop(traced=piece == "request-traced")
     if piece == "encode":
         batch, done = _finished_spans(BATCH), [0]
 
@@ -204,11 +271,16 @@ def main(piece: str | None, collector: str) -> None:
     console.print(f"an export POST: urllib3 {counts['post-urllib3']:,.0f} vs httpx "
                   f"{counts['post-httpx']:,.0f} (baseline): "
                   f"{counts['post-urllib3'] / counts['post-httpx']:.2f}x")
-    floor = counts["processor"] + counts["encode"]
-    console.print(f"a database span made, queued and encoded: {floor:,.0f} instructions; "
-                  f"x {SPANS_AN_ORDER} spans an order: {floor * SPANS_AN_ORDER / 1e6:.1f}M "
-                  "before any instrumentation (propagation, server-span handling, context) "
-                  "runs")
+    server = counts["request-traced"] - counts["request"]
+    console.print(f"a server span, all in but export: {server:,.0f} instructions, of which "
+                  f"{server - counts['processor']:,.0f} beyond a queued span with 7 attributes "
+                  "(FastAPI's span handling, extraction, context)")
+    span = counts["processor"] + counts["encode"]
+    floor = SERVER_SPANS * (server + counts["encode"]) + (SPANS_AN_ORDER - SERVER_SPANS) * span
+    console.print(f"a database span made, queued and encoded: {span:,.0f} instructions; an "
+                  f"order's {SPANS_AN_ORDER} spans ({SERVER_SPANS} server spans all in, the "
+                  f"others as database spans): {floor / 1e6:.1f}M before any client-side "
+                  "propagation, messaging or logging work")
 
 
 if __name__ == "__main__":
