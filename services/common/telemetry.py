@@ -70,9 +70,9 @@ def make_exporter(kind: str, base_url: str) -> SpanExporter | None:
 class FirstFoundPropagator(CompositePropagator):
     """Injects every format; extracts with the first that finds a context (W3C, then B3).
 
-    The composite would run every extractor, a later one overriding an earlier one, so a
-    request carrying both `traceparent` and B3 headers (every request between shop services)
-    was parsed twice for the same ids.
+    The stock composite runs every extractor, a later one overriding an earlier one: a request
+    carrying both `traceparent` and B3 headers (every request between shop services) would be
+    parsed twice for the same ids, and B3 would win.
     """
 
     def extract(self, carrier: textmap.CarrierT, context: Context | None = None,
