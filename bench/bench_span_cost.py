@@ -18,7 +18,6 @@ injection, messaging, log fields) does anything, to set against
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +31,9 @@ from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import _callgrind as callgrind  # noqa: E402
 
 SPANS_AN_ORDER = 29  # 5 server, 4 HTTP client, 16 database, 2 publish, 2 consume
 SERVER_SPANS = 5
@@ -216,25 +218,23 @@ def _counted(piece: str, collector: str) -> None:
     operation = _operation(piece, collector)
     for _ in range(20):
         operation()
-    pid = str(os.getpid())
-    subprocess.run(["callgrind_control", "--instr=on", pid], check=True, capture_output=True)
+    callgrind.control(os.getpid(), "--instr=on")
     for _ in range(PIECES[piece][1]):
         operation()
-    subprocess.run(["callgrind_control", "--instr=off", pid], check=True, capture_output=True)
+    callgrind.control(os.getpid(), "--instr=off")
 
 
 def _instructions(piece: str, collector: str, out: Path) -> float:
     """Instructions one operation of `piece` costs."""
     done = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-         sys.executable, __file__, "--piece", piece, "--collector", collector],
+        [*callgrind.command(out), sys.executable, __file__, "--piece", piece,
+         "--collector", collector],
         cwd=REPO, capture_output=True, text=True,
     )
-    found = out.exists() and re.search(r"^totals:\s*(\d+)", out.read_text(), re.M)
-    if done.returncode or not found:
+    if done.returncode:
         raise click.ClickException(f"{piece} under callgrind failed ({done.returncode}):\n"
                                    + done.stderr[-1500:])
-    return int(found.group(1)) / PIECES[piece][1]
+    return callgrind.total(out) / PIECES[piece][1]
 
 
 @click.command()
@@ -245,8 +245,7 @@ def main(piece: str | None, collector: str) -> None:
     if piece:
         _counted(piece, collector)
         return
-    if not shutil.which("valgrind"):
-        raise click.ClickException("valgrind is not installed (Debian package valgrind)")
+    callgrind.require()
     from tests.fixtures.collector import start_collector, stop_collector
 
     work = Path(tempfile.mkdtemp(prefix="bench_span_cost_"))

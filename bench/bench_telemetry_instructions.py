@@ -18,7 +18,6 @@ tree (e.g. a checkout of an earlier commit) to compare two versions of the code.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+import _callgrind as callgrind  # noqa: E402
 from bench_telemetry import make_stack  # noqa: E402
 
 from services.common.telemetry import SCHEDULE_DELAY_MS  # noqa: E402
@@ -77,10 +77,6 @@ def _order(http: httpx.Client, body: dict) -> None:
                                    f"{response.status_code} {response.text[:300]}")
 
 
-def _callgrind(*args: str) -> None:
-    subprocess.run(["callgrind_control", *args], check=True, capture_output=True)
-
-
 def instructions_per_order(stack: Stack, service: str, orders: int, tree: Path, out: Path) -> int:
     """Instructions `service` (run from `tree` under callgrind) spends an order."""
     with httpx.Client(base_url=stack.gateway_url, timeout=60) as http:
@@ -91,8 +87,7 @@ def instructions_per_order(stack: Stack, service: str, orders: int, tree: Path, 
            "DATABASE_CONNECT_TIMEOUT": "30"}
     with open(f"{out}.log", "w") as log:
         process = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-             f"--callgrind-out-file={out}", sys.executable, "-m", f"services.{service}"],
+            [*callgrind.command(out), sys.executable, "-m", f"services.{service}"],
             cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
@@ -103,18 +98,18 @@ def instructions_per_order(stack: Stack, service: str, orders: int, tree: Path, 
             _wait_idle(process.pid)
             # Background work (outbox and settler polls, queue-depth checks) runs by the clock:
             # its rate, counted while idle, is taken off the orders' window.
-            _callgrind("--instr=on", str(process.pid))
+            callgrind.control(process.pid, "--instr=on")
             idle_s = _timed(time.sleep, IDLE_S)
-            _callgrind("--dump", str(process.pid))
+            callgrind.control(process.pid, "--dump")
             orders_s = _timed(_place, http, body, orders)
         orders_s += _timed(time.sleep, SCHEDULE_DELAY_MS / 1000 + 1)  # their spans get exported
         orders_s += _timed(_wait_idle, process.pid)
-        _callgrind("--instr=off", str(process.pid))
-        _callgrind("--dump", str(process.pid))
+        callgrind.control(process.pid, "--instr=off")
+        callgrind.control(process.pid, "--dump")
     finally:
         process.terminate()
         process.wait(60)
-    idle, busy = (_total(f"{out}.{n}") for n in (1, 2))  # each dump counts since the last
+    idle, busy = (callgrind.total(f"{out}.{n}") for n in (1, 2))  # each dump counts since the last
     return round((busy - idle * orders_s / idle_s) / orders)
 
 
@@ -129,15 +124,6 @@ def _place(http: httpx.Client, body: dict, orders: int) -> None:
         _order(http, body)
 
 
-def _total(dump: str) -> int:
-    """The instructions counted in one callgrind dump (its `totals:` line; `summary:`, which
-    callgrind_annotate reads, wraps around below zero in every dump after the first)."""
-    found = re.search(r"^totals:\s*(\d+)", Path(dump).read_text(), re.M)
-    if not found:
-        raise click.ClickException(f"no totals in {dump}")
-    return int(found.group(1))
-
-
 @click.command()
 @click.option("--service", "services", multiple=True, default=["order"], show_default=True,
               type=click.Choice(SERVICES), help="service(s) to count, one run each a side")
@@ -147,8 +133,7 @@ def _total(dump: str) -> int:
 @click.option("--offset", default=5900, show_default=True, help="port offset of the stacks")
 def main(services: tuple[str, ...], orders: int, tree: Path, offset: int) -> None:
     """Instructions an order of each service, tracing on vs off, and their ratio."""
-    if not shutil.which("valgrind"):
-        raise click.ClickException("valgrind is not installed (Debian package valgrind)")
+    callgrind.require()
     work = Path(tempfile.mkdtemp(prefix="bench_instructions_"))
     counts: dict[tuple[str, str], int] = {}
     try:
