@@ -114,14 +114,11 @@ def _request_loop(traced: bool) -> Callable[[], None]:
 
     from fastapi import FastAPI
     from opentelemetry import propagate
-    from opentelemetry.propagators.b3 import B3MultiFormat
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-    from services.common.telemetry import FirstFoundPropagator, fastapi_config
+    from services.common.telemetry import fastapi_config, propagator
 
-    propagate.set_global_textmap(
-        FirstFoundPropagator([TraceContextTextMapPropagator(), B3MultiFormat()]))
+    propagate.set_global_textmap(propagator())
     config = {**fastapi_config(), "tracing": traced,
               "tracer_provider": _provider(BatchSpanProcessor(_Discard()))}
     app = FastAPI(telemetry=config)

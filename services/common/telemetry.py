@@ -85,6 +85,11 @@ class FirstFoundPropagator(CompositePropagator):
         return context
 
 
+def propagator() -> FirstFoundPropagator:
+    """The services' propagator: W3C `traceparent` and B3 multi-header, W3C read first."""
+    return FirstFoundPropagator([TraceContextTextMapPropagator(), B3MultiFormat()])
+
+
 class ShopSampler(Sampler):
     """Parent-based: follow the caller's decision; as a root, sample all but CLIENT spans.
 
@@ -114,9 +119,7 @@ def _env_int(name: str, default: int) -> int:
 
 def _install_provider(service: str, settings: Settings | None) -> None:
     """Set the global tracer provider and propagators (once per process)."""
-    propagate.set_global_textmap(
-        FirstFoundPropagator([TraceContextTextMapPropagator(), B3MultiFormat()])
-    )
+    propagate.set_global_textmap(propagator())
     provider = TracerProvider(
         resource=Resource.create({"service.name": service}),
         sampler=ShopSampler(),

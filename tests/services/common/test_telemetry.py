@@ -13,10 +13,8 @@ import time
 
 import httpx
 from opentelemetry import trace
-from opentelemetry.propagators.b3 import B3MultiFormat
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from services.common.telemetry import FirstFoundPropagator
+from services.common.telemetry import propagator
 from tests.fixtures.collector import free_port, wait_for_trace
 
 SERVER = "get /api/v1/items/{item_id}"  # Zipkin lowercases span names
@@ -150,13 +148,13 @@ def test_sampler_follows_the_parent_and_drops_client_roots():
 
 
 def test_extraction_takes_the_first_format_found_and_injection_writes_all():
-    propagator = FirstFoundPropagator([TraceContextTextMapPropagator(), B3MultiFormat()])
+    shop = propagator()
     w3c_trace, w3c_parent = secrets.token_hex(16), secrets.token_hex(8)
     b3_trace, b3_parent = secrets.token_hex(16), secrets.token_hex(8)
     b3 = {"x-b3-traceid": b3_trace, "x-b3-spanid": b3_parent, "x-b3-sampled": "1"}
 
     def parent(carrier: dict[str, str]) -> tuple[str, str] | None:
-        found = trace.get_current_span(propagator.extract(carrier)).get_span_context()
+        found = trace.get_current_span(shop.extract(carrier)).get_span_context()
         return (f"{found.trace_id:032x}", f"{found.span_id:016x}") if found.is_valid else None
 
     assert parent({"traceparent": f"00-{w3c_trace}-{w3c_parent}-01", **b3}) == (w3c_trace,
@@ -166,7 +164,7 @@ def test_extraction_takes_the_first_format_found_and_injection_writes_all():
     assert parent({"tracestate": "x=1"}) is None
 
     headers: dict[str, str] = {}
-    context = propagator.extract({"traceparent": f"00-{w3c_trace}-{w3c_parent}-01"})
-    propagator.inject(headers, context)
+    context = shop.extract({"traceparent": f"00-{w3c_trace}-{w3c_parent}-01"})
+    shop.inject(headers, context)
     assert headers["traceparent"].split("-")[1:3] == [w3c_trace, w3c_parent]
     assert (headers["x-b3-traceid"], headers["x-b3-spanid"]) == (w3c_trace, w3c_parent)
