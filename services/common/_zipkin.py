@@ -37,6 +37,10 @@ def _tag_value(value: Any) -> str:
     return orjson.dumps([None if v is None else _tag_value(v) for v in value]).decode()
 
 
+def _us(ns: int) -> int:
+    return (ns + 500) // 1000
+
+
 def to_zipkin(span: ReadableSpan, endpoint: dict[str, str]) -> dict[str, Any]:
     """One finished span in the Zipkin v2 model; `endpoint` is its `localEndpoint`."""
     ctx = span.context
@@ -51,8 +55,8 @@ def to_zipkin(span: ReadableSpan, endpoint: dict[str, str]) -> dict[str, Any]:
         "traceId": f"{ctx.trace_id:032x}",
         "id": f"{ctx.span_id:016x}",
         "name": span.name,
-        "timestamp": (start + 500) // 1000,
-        "duration": max(1, (end - start + 500) // 1000),
+        "timestamp": _us(start),
+        "duration": max(1, _us(end - start)),
         "localEndpoint": endpoint,
         "tags": tags,
     }
@@ -78,7 +82,7 @@ def to_zipkin(span: ReadableSpan, endpoint: dict[str, str]) -> dict[str, Any]:
     events = span.events
     if events:
         out["annotations"] = [
-            {"timestamp": (event.timestamp + 500) // 1000,
+            {"timestamp": _us(event.timestamp),
              "value": orjson.dumps({event.name: dict(event.attributes or {})},
                                    default=str).decode()}
             for event in events
