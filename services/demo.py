@@ -91,8 +91,10 @@ def _load(stack: Stack, orders: int, users: int, seed: int, label: str) -> dict:
     if result.errors:
         console.print(f"    [yellow]{len(result.errors)} transport errors[/], first: "
                       f"{result.errors[0]}")
+    if result.stopped:
+        console.print(f"    [yellow]load {result.stopped}[/]")
     if not any(200 <= int(k) < 300 for k in by_status):
-        raise RuntimeError(f"no order succeeded ({by_status})")
+        raise RuntimeError(result.stopped or f"no order succeeded ({by_status})")
     return {"requests": result.total, "orders": by_status, "seconds": round(result.seconds, 1)}
 
 

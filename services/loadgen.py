@@ -42,6 +42,8 @@ class LoadResult:
     orders: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    stopped: str | None = None  # why the run ended before `orders` (one line), else None
+    failed_in_a_row: int = 0  # order attempts since the last one that reached the shop
 
     @property
     def total(self) -> int:
@@ -106,13 +108,20 @@ class Shopper:
         return [{"productId": p["id"], "quantity": 1, "_price": float(p["price"])}
                 for p in chosen]
 
-    async def place_order(self, lines: int, *, quantity: int | None = None) -> None:
+    async def place_order(self, lines: int, *, quantity: int | None = None) -> str | None:
+        """Place one order; None once the shop answered it, else why no order was made."""
         await self.ensure_customer()
+        if not self.customer_id:
+            return "no customer could be signed up"
         if not self.products:
             await self.refresh_products()
         basket = self._basket(lines)
-        if not basket or not self.customer_id:
-            return
+        if not basket:
+            # the listing may be stale (others bought the last items): look once more
+            await self.refresh_products()
+            basket = self._basket(lines)
+        if not basket:
+            return "no product in stock" if self.products else "no product listed"
         if quantity is not None:
             for line in basket:
                 line["quantity"] = quantity
@@ -127,12 +136,15 @@ class Shopper:
         }
         task = "out_of_stock" if quantity else ("order" if lines == 1 else "multi_order")
         resp = await self._call(task, "POST", "/api/v1/orders", json=body)
-        if resp is not None:
-            self.result.orders[resp.status_code] += 1
-            if resp.status_code == 409:
-                await self.refresh_products()
+        if resp is None:
+            return self.result.errors[-1].splitlines()[0]
+        self.result.orders[resp.status_code] += 1
+        if resp.status_code == 409:
+            await self.refresh_products()
+        return None
 
-    async def run_task(self, task: str) -> None:
+    async def run_task(self, task: str) -> str | None:
+        """Run one task; for an order task, why no order was made (None: one was)."""
         if task == "browse":
             await self.refresh_products()
         elif task == "product":
@@ -151,17 +163,21 @@ class Shopper:
             if self.customer_id:
                 await self._call(task, "GET", f"/api/v1/customers/{self.customer_id}")
         elif task == "order":
-            await self.place_order(1)
+            return await self.place_order(1)
         elif task == "multi_order":
-            await self.place_order(self.rng.randint(2, 4))
+            return await self.place_order(self.rng.randint(2, 4))
         elif task == "out_of_stock":
-            await self.place_order(1, quantity=100_000)
+            return await self.place_order(1, quantity=100_000)
         elif task == "bad_request":
             body = self.rng.choice([
                 {"paymentMethod": "VISA", "products": []},
                 {"customerId": "", "amount": -1, "paymentMethod": "CASH", "products": []},
             ])
             await self._call(task, "POST", "/api/v1/orders", json=body)
+        return None
+
+
+MAX_FAILED_IN_A_ROW = 20
 
 
 async def run_load(
@@ -173,8 +189,13 @@ async def run_load(
     think_s: float = 0.0,
     timeout_s: float = 10.0,
     on_request: Callable[[LoadResult], None] | None = None,
+    max_failed: int = MAX_FAILED_IN_A_ROW,
 ) -> LoadResult:
-    """Drive the task mix until `orders` order attempts have been made; return the counts."""
+    """Drive the task mix until `orders` order attempts have been made; return the counts.
+
+    After `max_failed` order attempts in a row that could not reach the shop (no stock left,
+    no customer, transport errors) the run stops early and says why in `result.stopped`.
+    """
     result = LoadResult()
     names, weights = zip(*TASKS, strict=True)
     started = time.perf_counter()
@@ -185,11 +206,16 @@ async def run_load(
         async def user(i: int) -> None:
             rng = random.Random(seed * 1000 + i)
             shopper = Shopper(client, rng, result)
-            while sum(result.orders.values()) < orders:
+            while sum(result.orders.values()) < orders and result.stopped is None:
                 task = rng.choices(names, weights)[0]
                 if task in order_tasks and sum(result.orders.values()) >= orders:
                     break
-                await shopper.run_task(task)
+                failure = await shopper.run_task(task)
+                if task in order_tasks and result.stopped is None:
+                    result.failed_in_a_row = result.failed_in_a_row + 1 if failure else 0
+                    if result.failed_in_a_row >= max_failed:
+                        result.stopped = (f"stopped after {max_failed} order attempts in a "
+                                          f"row made no order: {failure}")
                 if on_request:
                     on_request(result)
                 if think_s:
