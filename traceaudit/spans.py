@@ -13,51 +13,26 @@ from __future__ import annotations
 
 import gc
 import operator
-import re
 from collections import Counter
 from collections.abc import Iterable
 from itertools import chain, compress, repeat
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import msgspec
 import numpy as np
 import pandas as pd
 
 from traceaudit._jsonstream import iter_trace_chunks
+from traceaudit.ids import KINDS, normalize_span_id, normalize_trace_id
 
 COLUMNS = ["trace_id", "span_id", "parent_id", "service", "name", "kind", "remote_service",
            "start_us", "duration_us", "status_code", "error", "tags"]
-KINDS = ["CLIENT", "SERVER", "PRODUCER", "CONSUMER"]
 _KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 _KIND_LOOKUP = {None: -1, **_KIND_CODE}
 _EMPTY: dict = {}
-_HEX = re.compile(r"[0-9a-f]+")
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-
-
-def normalize_trace_id(value: object) -> str | None:
-    """Zipkin's rule: lower-hex, left-padded to 16 or 32; a zero high half is dropped."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip().lower()
-    if not _HEX.fullmatch(value) or len(value) > 32:
-        return None
-    value = value.zfill(16 if len(value) <= 16 else 32)
-    if len(value) == 32 and value.startswith("0" * 16):
-        value = value[16:]
-    return None if value.strip("0") == "" else value
-
-
-def normalize_span_id(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = value.strip().lower()
-    if not _HEX.fullmatch(value) or len(value) > 16:
-        return None
-    value = value.zfill(16)
-    return None if value == "0" * 16 else value
 
 
 def mix_keys(ids: np.ndarray, *parts: np.ndarray) -> np.ndarray:
@@ -460,7 +435,7 @@ class SpansBuilder:
         services = self.services
         if missing.any():
             self.anomalies["no_service"] += int(missing.sum())
-        kind = pd.Categorical.from_codes(cat["kind"].astype(np.int64), categories=KINDS)
+        kind = pd.Categorical.from_codes(cat["kind"].astype(np.int64), categories=list(KINDS))
         df = pd.DataFrame({
             "trace_id": pd.Categorical.from_codes(trace_codes, categories=trace_cats),
             "span_id": _str_array(span_ids, cat["sid"] == 0),
@@ -604,15 +579,25 @@ def spans_frame(traces: Iterable, *, keep_tags: bool = True) -> pd.DataFrame:
 
 
 def read_spans(path: str | Path, *, keep_tags: bool = True, progress=None) -> pd.DataFrame:
-    """Spans DataFrame from a saved `/api/v2/traces` (or `/api/v2/trace/{id}`) JSON file."""
+    """Spans DataFrame from a trace file: saved `/api/v2/traces` (or `/api/v2/trace/{id}`)
+    JSON, Jaeger JSON or OTLP JSON (found from the content), gzip-compressed or not."""
+    from traceaudit.sources.files import read_file
+
+    return read_file(path, keep_tags=keep_tags, progress=progress)
+
+
+def read_zipkin_stream(stream: BinaryIO, *, keep_tags: bool = True, progress=None,
+                       position=None) -> pd.DataFrame:
+    """Spans DataFrame from a binary stream of `/api/v2/traces` JSON, read in chunks;
+    `progress(position())` after each chunk (default position: the stream's)."""
     builder = SpansBuilder(keep_tags=keep_tags)
+    position = position or stream.tell
     gc.disable()  # parsing makes millions of acyclic objects; collections only cost time
     try:
-        with open(path, "rb") as fh:
-            for chunk in iter_trace_chunks(fh, decoder=builder.decoder):
-                builder.add(chunk, decoded=builder.typed(chunk))
-                if progress is not None:
-                    progress(fh.tell())
+        for chunk in iter_trace_chunks(stream, decoder=builder.decoder):
+            builder.add(chunk, decoded=builder.typed(chunk))
+            if progress is not None:
+                progress(position())
     finally:
         gc.enable()
     return builder.frame()

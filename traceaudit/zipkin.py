@@ -8,18 +8,18 @@ or a page comes back short.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import orjson
 import requests
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
+from traceaudit.window import Window, parse_time
+
 DEFAULT_URL = "http://127.0.0.1:9411"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+__all__ = ["Window", "ZipkinClient", "ZipkinError", "fetch_traces", "parse_time"]
 
 
 class ZipkinError(RuntimeError):
@@ -28,39 +28,6 @@ class ZipkinError(RuntimeError):
 
 def default_url() -> str:
     return os.environ.get("ZIPKIN_URL", DEFAULT_URL).rstrip("/")
-
-
-def parse_time(value: str | None, now: datetime | None = None) -> datetime:
-    """`15m`, `1h`, `2d` (ago), an ISO time, or `now`/None."""
-    now = now or datetime.now(UTC)
-    if value is None or value.strip().lower() == "now":
-        return now
-    m = _DURATION.match(value)
-    if m:
-        return now - timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
-    try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not a time: {value!r} (use 15m, 1h, 2d or an ISO time)") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-@dataclass
-class Window:
-    start: datetime
-    end: datetime
-
-    @classmethod
-    def parse(cls, since: str, until: str | None = None, now: datetime | None = None):
-        now = now or datetime.now(UTC)
-        window = cls(parse_time(since, now), parse_time(until, now))
-        if window.start >= window.end:
-            raise ValueError(f"empty window: {window.start.isoformat()} .."
-                             f" {window.end.isoformat()}")
-        return window
-
-    def as_dict(self) -> dict:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
 
 
 def _retryable(exc: BaseException) -> bool:
