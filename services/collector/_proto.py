@@ -12,6 +12,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
+from services.collector.limits import check_batch
 from services.collector.spans import SpanError, normalise_all
 
 _F = descriptor_pb2.FieldDescriptorProto
@@ -77,8 +78,9 @@ ListOfSpans = message_factory.GetMessageClass(
 )
 
 
-def decode_proto(body: bytes) -> list[dict[str, Any]]:
-    """Decode a proto3 `ListOfSpans` into normalised spans; all or nothing."""
+def decode_proto(body: bytes, max_spans: int | None = None) -> list[dict[str, Any]]:
+    """Decode a proto3 `ListOfSpans` into normalised spans; all or nothing (413 past
+    `max_spans`)."""
     if not body:
         return []
     if len(body) < 2 or body[0] != 0x0A or body[1] == 0:
@@ -88,6 +90,8 @@ def decode_proto(body: bytes) -> list[dict[str, Any]]:
         message.ParseFromString(body)
     except DecodeError as exc:
         raise SpanError(f"Malformed reading List<Span> from proto3: {exc}") from None
+    if max_spans is not None:
+        check_batch(len(message.spans), max_spans)
     return normalise_all([_as_json(span) for span in message.spans])
 
 

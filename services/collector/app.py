@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gzip
 import sqlite3
-import zlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -30,6 +28,16 @@ from starlette.routing import Route
 
 from services.collector import metrics, otlp
 from services.collector._proto import decode_proto
+from services.collector.limits import (
+    InFlight,
+    Limits,
+    Refused,
+    cap_tags,
+    check_origin,
+    inflate,
+    media_type,
+    read_body,
+)
 from services.collector.query import (
     QueryError,
     dependency_window,
@@ -71,21 +79,40 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
     def store_of(request: Request) -> SpanStore:
         return request.app.state.store
 
+    limits = settings.limits
+    in_flight = InFlight(limits.max_in_flight)
+    origins = settings.cors_origins
+
     async def post_spans(request: Request) -> Response:
-        body = await request.body()
         headers = request.headers
-        decode = decode_json
-        if headers.get("content-type", "").startswith("application/x-protobuf"):
-            decode = decode_proto
-        return await _ingest(store_of(request), body, headers, decode, "http", _accepted)
+        check_origin(headers.get("origin"), origins)
+        media = media_type(headers.get("content-type"), _ZIPKIN_TYPES, _JSON_TYPE)
+        decode = decode_proto if media == _PROTO_TYPE else decode_json
+        return await _ingest(request, decode, "http", _accepted)
 
     async def post_otlp(request: Request) -> Response:
-        body = await request.body()
         headers = request.headers
+        check_origin(headers.get("origin"), origins)
+        media = media_type(headers.get("content-type"), _OTLP_TYPES, _PROTO_TYPE)
         decode, respond = otlp.decode_proto, otlp.proto_response
-        if headers.get("content-type", "").startswith("application/json"):
+        if media == _JSON_TYPE:
             decode, respond = otlp.decode_json, otlp.json_response
-        return await _ingest(store_of(request), body, headers, decode, "otlp", respond)
+        return await _ingest(request, decode, "otlp", respond)
+
+    async def _ingest(
+        request: Request, decode: Decoder, transport: str, respond: Callable[[], Response]
+    ) -> Response:
+        """Read the body within the limits, then decode and store all of it or none of it."""
+        headers = request.headers
+        body, taken = await read_body(
+            request.stream(), headers.get("content-length"), limits, in_flight
+        )
+        try:
+            gzipped = "gzip" in headers.get("content-encoding", "")
+            return await _store(store_of(request), body, gzipped, decode, transport, respond,
+                                limits)
+        finally:
+            in_flight.give(taken)
 
     async def services(request: Request) -> Response:
         return _names(await run_in_threadpool(store_of(request).service_names))
@@ -203,7 +230,7 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
         routes=routes,
         middleware=[cors],
         lifespan=lifespan,
-        exception_handlers={SpanError: _bad_request, QueryError: _bad_request},
+        exception_handlers={SpanError: _bad_request, QueryError: _bad_request, Refused: _refused},
     )
 
 
@@ -215,23 +242,31 @@ _DECODE_LIMITER = anyio.CapacityLimiter(1)
 _STORE_LIMITER = anyio.CapacityLimiter(1)
 
 
-async def _ingest(
+Decoder = Callable[..., list[dict[str, Any]]]
+_JSON_TYPE, _PROTO_TYPE = "application/json", "application/x-protobuf"
+_ZIPKIN_TYPES = _OTLP_TYPES = (_JSON_TYPE, _PROTO_TYPE)
+
+
+async def _store(
     store: SpanStore,
     body: bytes,
-    headers: Any,
-    decode: Callable[[bytes], list[dict[str, Any]]],
+    gzipped: bool,
+    decode: Decoder,
     transport: str,
     respond: Callable[[], Response],
+    limits: Limits,
 ) -> Response:
     """Decode the whole body, then store all of it or none of it.
 
     Two single-thread stages, so the next body is decoded while SQLite (which releases the GIL)
     writes the previous one.
     """
-    gzipped = "gzip" in headers.get("content-encoding", "")
 
     def prepare() -> list[SpanRow]:
-        return store.rows(decode(_gunzip(body) if gzipped else body))
+        data = inflate(body, limits.max_inflated) if gzipped else body
+        spans = decode(data, max_spans=limits.max_batch_spans)
+        cap_tags(spans, limits)
+        return store.rows(spans)
 
     try:
         rows = await anyio.to_thread.run_sync(prepare, limiter=_DECODE_LIMITER)
@@ -253,11 +288,10 @@ async def _ingest(
     return respond()
 
 
-def _gunzip(body: bytes) -> bytes:
-    try:
-        return gzip.decompress(body)
-    except (OSError, EOFError, zlib.error):
-        raise SpanError("Cannot gunzip spans") from None
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    metrics.MESSAGES_REFUSED.labels(exc.reason).inc()
+    return PlainTextResponse(f"{_one_line(exc)}\n", exc.status, headers=exc.headers)
 
 
 def _accepted() -> Response:

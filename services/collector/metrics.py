@@ -17,3 +17,11 @@ MESSAGES_REJECTED = Counter(
     "collector_messages_rejected_total", "Request bodies refused with 400", ["transport"]
 )
 SPANS_STORED = Gauge("collector_spans_stored", "Spans in the store now")
+MESSAGES_REFUSED = Counter(
+    "collector_messages_refused_total",
+    "Requests refused before their spans were read (size, type, origin, load)",
+    ["reason"],
+)
+SPAN_TAGS_CAPPED = Counter(
+    "collector_span_tags_capped", "Tags dropped or truncated by the per-span tag caps"
+)

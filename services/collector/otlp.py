@@ -23,6 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from starlette.responses import Response
 
+from services.collector.limits import check_batch
 from services.collector.spans import SpanError, normalise_all
 
 _KINDS = {2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
@@ -31,25 +32,34 @@ _REMOTE_KEYS = ("peer.service", "server.address", "net.peer.name")
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
 
 
-def decode_proto(body: bytes) -> list[dict[str, Any]]:
+def decode_proto(body: bytes, max_spans: int | None = None) -> list[dict[str, Any]]:
+    """OTLP protobuf; more than `max_spans` spans are refused (413) before conversion."""
     request = ExportTraceServiceRequest()
     try:
         request.ParseFromString(body)
     except DecodeError as exc:
         raise SpanError(f"Malformed OTLP protobuf: {exc}") from None
+    if max_spans is not None:
+        check_batch(
+            sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans), max_spans
+        )
     return to_zipkin(request)
 
 
-def decode_json(body: bytes) -> list[dict[str, Any]]:
+def decode_json(body: bytes, max_spans: int | None = None) -> list[dict[str, Any]]:
     """OTLP/JSON: like the protobuf JSON mapping, except ids are hex, not base64."""
     try:
         raw = orjson.loads(body or b"{}")
+        count = 0
         for resource_spans in raw.get("resourceSpans") or []:
             for scope_spans in resource_spans.get("scopeSpans") or []:
                 for span in scope_spans.get("spans") or []:
+                    count += 1
                     _hex_ids_to_base64(span)
                     for link in span.get("links") or []:
                         _hex_ids_to_base64(link)
+        if max_spans is not None:
+            check_batch(count, max_spans)
         request = ExportTraceServiceRequest()
         json_format.ParseDict(raw, request, ignore_unknown_fields=True)
     except (orjson.JSONDecodeError, json_format.ParseError, AttributeError, TypeError) as exc:

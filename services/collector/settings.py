@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from services.collector.limits import Limits, MiB
 from services.common.settings import Settings
 
 #: Browser origins allowed to post spans (web dev server, gateway), before the port offset.
@@ -22,6 +23,12 @@ class CollectorSettings(Settings):
     collector_cors_origins: str | None = Field(None, description="comma list of origins")
     collector_autocomplete_keys: str = Field("", description="comma list of tag keys")
     collector_query_lookback_ms: int = Field(86_400_000, description="QUERY_LOOKBACK of Zipkin")
+    collector_max_body_bytes: int = Field(16 * MiB, description="request body cap (413)")
+    collector_max_inflated_bytes: int = Field(16 * MiB, description="gunzipped body cap (413)")
+    collector_max_batch_spans: int = Field(10_000, description="spans one request may hold")
+    collector_max_in_flight_bytes: int = Field(32 * MiB, description="bodies held at once (503)")
+    collector_max_tags: int = Field(128, description="tags kept per span")
+    collector_max_tag_value: int = Field(16_384, description="characters kept of a tag value")
 
     @property
     def db_path(self) -> Path:
@@ -36,6 +43,19 @@ class CollectorSettings(Settings):
             for port in DEFAULT_CORS_PORTS
             for host in ("localhost", "127.0.0.1")
         ]
+
+    @property
+    def limits(self) -> Limits:
+        """The ingest caps; a batch may never hold more than half the span cap."""
+        batch = max(1, min(self.collector_max_batch_spans, self.collector_max_spans // 2))
+        return Limits(
+            max_body=self.collector_max_body_bytes,
+            max_inflated=self.collector_max_inflated_bytes,
+            max_batch_spans=batch,
+            max_in_flight=max(self.collector_max_in_flight_bytes, self.collector_max_body_bytes),
+            max_tags=self.collector_max_tags,
+            max_tag_value=self.collector_max_tag_value,
+        )
 
     @property
     def autocomplete_keys(self) -> list[str]:

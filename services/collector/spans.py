@@ -32,14 +32,21 @@ class SpanError(ValueError):
     span_count: int = 0
 
 
-def decode_json(body: bytes) -> list[dict[str, Any]]:
-    """Decode a JSON v2 span list into normalised spans; all or nothing."""
+def decode_json(body: bytes, max_spans: int | None = None) -> list[dict[str, Any]]:
+    """Decode a JSON v2 span list into normalised spans; all or nothing.
+
+    With `max_spans`, a longer list is refused (413) before any span object is built.
+    """
     if not body or body == b"[]":
         return []
     if body[:1] != b"[":
         raise SpanError("Expected a JSON_V2 encoded list")
     if b'yAnnotations"' in body:
         raise SpanError("Expected a JSON_V2 encoded list, but received: JSON_V1")
+    if max_spans is not None:
+        from services.collector.limits import check_json_batch
+
+        check_json_batch(body, max_spans)
     try:
         raw = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
