@@ -7,6 +7,7 @@ import sys
 import click
 
 from logcorr import grep_command
+from traceaudit._version import __version__
 
 FORMATS = click.Choice(["text", "json", "html"])
 _paths = click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
@@ -37,7 +38,7 @@ def _finish_broken(broken, strict: bool) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="traceaudit", prog_name="logcorr")
+@click.version_option(__version__, prog_name="logcorr")
 def main() -> None:
     """One trace's log lines from every service, merged by time (default paths: var/log/)."""
 

@@ -1,6 +1,8 @@
 """`traceaudit` command line: a thin layer over the Python API.
 
-Other commands join the group with `main.add_command(...)`.
+Other commands join the group with `main.add_command(...)`. Only click and the standard library
+load at import: pandas, plotly, rich and requests load inside the commands, so `--help`,
+`--version` and a mistyped option answer at once (tests/traceaudit/test_cli_startup.py).
 """
 
 from __future__ import annotations
@@ -10,25 +12,43 @@ import io
 import math
 import sys
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import orjson
-import pandas as pd
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from traceaudit._jsonstream import JsonShapeError
-from traceaudit.diff import diff_table
-from traceaudit.hops import analyse, hop_table
-from traceaudit.report import async_table, render_report
-from traceaudit.spans import read_spans, spans_frame
-from traceaudit.zipkin import Window, ZipkinClient, ZipkinError, default_url
+from traceaudit._version import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
 
 FORMATS = ("table", "json", "csv", "markdown")
-_err = Console(stderr=True)
 _WIDE = 200  # when not on a terminal (pipes, tests), do not squeeze the table to 80 columns
+
+
+@cache
+def _err() -> Console:
+    """The stderr console (rich loads on first use)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else _WIDE)
+
+
+def _default_zipkin_url() -> str:
+    from traceaudit.zipkin import default_url
+
+    return default_url()
 
 
 def _fail(message: str) -> None:
@@ -37,7 +57,7 @@ def _fail(message: str) -> None:
 
 
 @click.group()
-@click.version_option(package_name="traceaudit")
+@click.version_option(__version__, prog_name="traceaudit")
 def main() -> None:
     """Which hop of an operation costs the most time, from any Zipkin v2 API."""
 
@@ -45,8 +65,9 @@ def main() -> None:
 def fetch_options(f):
     """Options shared by every command that reads traces."""
     for option in reversed([
-        click.option("--zipkin", "zipkin_url", default=default_url, show_default="$ZIPKIN_URL "
-                     "or http://127.0.0.1:9411", help="Zipkin base URL (without /api/v2)."),
+        click.option("--zipkin", "zipkin_url", default=_default_zipkin_url,
+                     show_default="$ZIPKIN_URL or http://127.0.0.1:9411",
+                     help="Zipkin base URL (without /api/v2)."),
         click.option("--service", default="gateway", show_default=True,
                      help="Service of the operation's span."),
         click.option("--span", "span_name", default="post /api/v1/orders", show_default=True,
@@ -64,13 +85,19 @@ def fetch_options(f):
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                    TimeElapsedColumn(), console=_err, transient=True,
-                    disable=not _err.is_terminal)
+                    TimeElapsedColumn(), console=_err(), transient=True,
+                    disable=not _err().is_terminal)
 
 
 def load_spans(*, zipkin_url, service, span_name, since, until, limit, from_file):
     """Spans DataFrame from a file or a Zipkin window; exits 2 with one line on failure."""
+    from traceaudit._jsonstream import JsonShapeError
+    from traceaudit.spans import read_spans, spans_frame
+    from traceaudit.zipkin import Window, ZipkinClient, ZipkinError
+
     try:
         if from_file:
             path = Path(from_file)
@@ -157,6 +184,8 @@ TABLE_COLUMNS = [("rank", "#", "{}"), ("hop", "hop", "{}"), ("calls", "calls", "
 
 
 def _rich_table(table: pd.DataFrame, title: str) -> Table:
+    from rich.table import Table
+
     out = Table(title=title)
     for _, header, _ in TABLE_COLUMNS:
         out.add_column(header, justify="left" if header in ("hop", "note") else "right")
@@ -189,6 +218,9 @@ def _default_report(prefix: str) -> Path:
 def orders(zipkin_url, service, span_name, since, until, limit, from_file, caller, hops, fmt,
            html, no_html, zipkin_ui):
     """Rank the hops of the order placement by their critical-path time."""
+    from traceaudit.hops import analyse, hop_table
+    from traceaudit.report import async_table, render_report
+
     spans, window, cut_off = load_spans(zipkin_url=zipkin_url, service=service,
                                         span_name=span_name, since=since, until=until,
                                         limit=limit, from_file=from_file)
@@ -214,7 +246,7 @@ def orders(zipkin_url, service, span_name, since, until, limit, from_file, calle
     elif fmt == "markdown":
         click.echo(_markdown(table))
     else:
-        console = Console(width=None if sys.stdout.isatty() else _WIDE)
+        console = _console()
         if not len(analysis.traces):
             console.print(f"no traces with a {service!r} span named {span_name!r}")
         else:
@@ -224,7 +256,7 @@ def orders(zipkin_url, service, span_name, since, until, limit, from_file, calle
                 console.print("oddities: " + ", ".join(f"{k} {v}" for k, v in
                                                        analysis.anomalies.items()))
     if report and fmt == "table":
-        _err.print(f"report: {report}")
+        _err().print(f"report: {report}")
 
 
 @main.command()
@@ -233,6 +265,8 @@ def orders(zipkin_url, service, span_name, since, until, limit, from_file, calle
               help="Where to save the traces (/api/v2/traces JSON).")
 def fetch(zipkin_url, service, span_name, since, until, limit, from_file, output):
     """Save the traces of a window as /api/v2/traces JSON (one trace per line)."""
+    from traceaudit.zipkin import Window, ZipkinClient, ZipkinError
+
     if from_file:
         _fail("fetch reads from Zipkin; --from-file makes no sense here")
     try:
@@ -250,7 +284,7 @@ def fetch(zipkin_url, service, span_name, since, until, limit, from_file, output
             fh.write(b"]\n")
     except (ZipkinError, ValueError) as exc:
         _fail(str(exc))
-    _err.print(f"saved {count} traces to {output}")
+    _err().print(f"saved {count} traces to {output}")
 
 
 def _side(value: str, opts: dict):
@@ -272,6 +306,9 @@ def _side(value: str, opts: dict):
 def diff(zipkin_url, service, span_name, since, until, limit, from_file, baseline, current,
          caller, resamples, confidence, fmt):
     """Which hop got slower or faster between two windows (or files), with bootstrap CIs."""
+    from traceaudit.diff import diff_table
+    from traceaudit.hops import analyse
+
     opts = dict(zipkin_url=zipkin_url, service=service, span_name=span_name, since=since,
                 until=until, limit=limit, from_file=None)
     sides = [analyse(_side(v, opts), service=service, span=span_name, caller=caller)
@@ -287,6 +324,8 @@ def diff(zipkin_url, service, span_name, since, until, limit, from_file, baselin
     elif fmt == "markdown":
         click.echo(_markdown(table))
     else:
+        from rich.table import Table
+
         out = Table(title=f"{baseline} → {current} ({confidence:.0%} bootstrap CI)")
         for header in ("hop", "p50 before", "p50 after", "Δp50 [CI]", "p95 before",
                        "p95 after", "Δp95 [CI]", "verdict"):
@@ -297,7 +336,7 @@ def diff(zipkin_url, service, span_name, since, until, limit, from_file, baselin
                         _fmt_delta(r, "p50"),
                         *[_fmt_ms(r.get(k)) for k in ("baseline_p95_ms", "current_p95_ms")],
                         _fmt_delta(r, "p95"), r["verdict"])
-        Console(width=None if sys.stdout.isatty() else _WIDE).print(out)
+        _console().print(out)
 
 
 def _fmt_ms(value) -> str:

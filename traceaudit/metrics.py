@@ -1,4 +1,4 @@
-"""The Grafana dashboards of `deploy/grafana/dashboards` as plotly figures, for a machine
+"""The Grafana dashboards of `traceaudit/dashboards` (package data) as plotly figures, for a machine
 without Grafana.
 
 Panels and their PromQL are read from the dashboard JSON itself, so the report and Grafana never
@@ -24,7 +24,8 @@ import requests
 from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
-DASHBOARDS = Path(__file__).resolve().parents[1] / "deploy" / "grafana" / "dashboards"
+# package data; deploy/compose.yaml mounts the same folder into Grafana
+DASHBOARDS = Path(__file__).resolve().parent / "dashboards"
 SCRAPE_INTERVAL = timedelta(seconds=5)  # deploy/prometheus.yml's scrape_interval
 MAX_POINTS = 240
 

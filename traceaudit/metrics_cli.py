@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
-from traceaudit import metrics
-from traceaudit.zipkin import Window
+if TYPE_CHECKING:  # loaded in the command: `traceaudit --help` needs neither pandas nor plotly
+    from rich.table import Table
+
+    from traceaudit import metrics
 
 
 @click.command("metrics")
@@ -22,13 +22,19 @@ from traceaudit.zipkin import Window
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one self-contained HTML page (plotly inline) here.")
 @click.option("--dashboards", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=metrics.DASHBOARDS, show_default=True,
+              default=None, show_default="the shop's, shipped in the package",
               help="Folder of Grafana dashboard JSON to take panels and queries from.")
 @click.option("--var", "variables", multiple=True, metavar="NAME=REGEX",
               help="Set a dashboard variable (default: All), e.g. --var service=order.")
 def metrics_command(prometheus_url: str, since: str, until: str | None, html_path: Path | None,
-                    dashboards: Path, variables: tuple[str, ...]) -> None:
+                    dashboards: Path | None, variables: tuple[str, ...]) -> None:
     """Every Grafana panel of the shop as a figure, straight from Prometheus (no Grafana)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from traceaudit import metrics
+    from traceaudit.zipkin import Window
+
     console = Console(stderr=True)
     try:
         window = Window.parse(since, until)
@@ -37,7 +43,7 @@ def metrics_command(prometheus_url: str, since: str, until: str | None, html_pat
     span = window.end - window.start
     values = dict(v.split("=", 1) for v in variables if "=" in v)
     try:
-        panels = metrics.load_panels(dashboards)
+        panels = metrics.load_panels(dashboards or metrics.DASHBOARDS)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("querying Prometheus", total=len(panels))
             collected = []
@@ -62,6 +68,10 @@ def metrics_command(prometheus_url: str, since: str, until: str | None, html_pat
 
 
 def _table(collected: list[metrics.PanelData]) -> Table:
+    from rich.table import Table
+
+    from traceaudit import metrics
+
     table = Table(title="Shop metrics (latest value of each series)")
     for column in ("dashboard", "panel", "series", "latest"):
         table.add_column(column)

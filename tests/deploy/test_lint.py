@@ -192,7 +192,7 @@ def test_compose_mounts_and_grafana_provisioning_fit_together() -> None:
     provider = yaml.safe_load(
         (DEPLOY / "grafana" / "provisioning" / "dashboards" / "shop.yml").read_text()
     )["providers"][0]
-    assert f"./grafana/dashboards:{provider['options']['path']}:ro" in (
+    assert f"../traceaudit/dashboards:{provider['options']['path']}:ro" in (
         compose["services"]["grafana"]["volumes"]
     )
     datasources = yaml.safe_load(
@@ -202,7 +202,7 @@ def test_compose_mounts_and_grafana_provisioning_fit_together() -> None:
     prom = uids["prometheus"]
     assert prom["url"] == "http://prometheus:9090"
     assert prom["jsonData"]["exemplarTraceIdDestinations"][0]["datasourceUid"] in uids
-    for path in (DEPLOY / "grafana" / "dashboards").glob("*.json"):
+    for path in (REPO / "traceaudit" / "dashboards").glob("*.json"):
         dashboard = yaml.safe_load(path.read_text())
         for panel in dashboard["panels"]:
             for target in panel["targets"]:
