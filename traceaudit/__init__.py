@@ -21,14 +21,15 @@ if TYPE_CHECKING:
     from traceaudit.skew import correct_skew
     from traceaudit.spans import read_spans, spans_frame
     from traceaudit.tree import Tree, build_tree
-    from traceaudit.zipkin import Window, ZipkinClient, ZipkinError, fetch_traces
+    from traceaudit.window import Window
+    from traceaudit.zipkin import ZipkinClient, ZipkinError, fetch_traces
 
 _HOME = {
     "critical_path": "critical_path", "critical_path_sections": "critical_path",
     "self_time": "critical_path", "diff_table": "diff", "OrderAnalysis": "hops",
     "analyse": "hops", "hop_table": "hops", "async_table": "report", "render_report": "report",
     "correct_skew": "skew", "read_spans": "spans", "spans_frame": "spans", "Tree": "tree",
-    "build_tree": "tree", "Window": "zipkin", "ZipkinClient": "zipkin",
+    "build_tree": "tree", "Window": "window", "ZipkinClient": "zipkin",
     "ZipkinError": "zipkin", "fetch_traces": "zipkin",
 }
 

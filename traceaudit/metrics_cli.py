@@ -33,7 +33,7 @@ def metrics_command(prometheus_url: str, since: str, until: str | None, html_pat
     from rich.progress import Progress
 
     from traceaudit import metrics
-    from traceaudit.zipkin import Window
+    from traceaudit.window import Window
 
     console = Console(stderr=True)
     try:
