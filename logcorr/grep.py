@@ -1,32 +1,35 @@
-"""`grep`: every record of one trace from every file, through the index where it is fresh."""
+"""`grep`: every line of one trace from every file, through the index where it is fresh."""
 
 from __future__ import annotations
 
 from datetime import UTC, tzinfo
 
-from logcorr.formats import FileFormat, Record
-from logcorr.ids import normalize_id
+from logcorr.formats import FileFormat
+from logcorr.ids import parse_query, same_trace
 from logcorr.readers import Broken, expand_paths, service_of
-from logcorr.scan import TraceScan
+from logcorr.record import Record
+from logcorr.scan import TraceScan, describe
 from logcorr.timeline import Timeline, merge, select
 
 
 class GrepResult:
     """The merged timeline, the broken lines met, the files read and those the index answered
-    (partly), and warnings for the user."""
+    (partly), warnings for the user, the paths that could not be read, the trace's canonical
+    32-hex id, and the files whose matches no trace-id field explained (found in raw text)."""
 
     def __init__(self, timeline: Timeline, broken: Broken, files: list[str], indexed: list[str],
-                 warnings: list[str]) -> None:
+                 warnings: list[str], failed: list[str] | None = None, trace_id: str = "",
+                 raw_only: list[str] | None = None) -> None:
         self.timeline, self.broken, self.files = timeline, broken, files
         self.indexed, self.warnings = indexed, warnings
+        self.failed = [] if failed is None else failed
+        self.trace_id = trace_id
+        self.raw_only = [] if raw_only is None else raw_only
 
 
 def parse_trace_id(text: str) -> str:
-    """A trace id from the command line (16 or 32 hex, any case); ValueError otherwise."""
-    tid = normalize_id(text)
-    if tid is None:
-        raise ValueError(f"not a trace id: {text!r} (expected 16 or 32 hex digits, not all zero)")
-    return tid
+    """A trace id from the command line, in any of its forms (`ids.parse_query`)."""
+    return parse_query(text)
 
 
 def grep(
@@ -40,19 +43,59 @@ def grep(
     use_index: bool = True,
     index_path: str | None = None,
 ) -> GrepResult:
-    """The merged timeline of one trace across `paths` (default `var/log/`)."""
+    """The merged timeline of one trace across `paths` (default `var/log/`). A path that is
+    missing or unreadable is named in `warnings` and `failed`; the others are still read."""
     tid = parse_trace_id(trace_id)
-    files = expand_paths(paths)
+    errors: list[str] = []
+    files = expand_paths(paths, errors)
     scan = TraceScan(tid, zone)
+    scan.warnings.extend(errors)
+    scan.failed.extend(e.rsplit(":", 1)[0] for e in errors)
     records: list[Record] = []
     indexed: list[str] = []
     to_scan = files
-    if use_index:
+    if use_index and files:
         to_scan, indexed = _from_index(scan, files, index_path, records)
     if to_scan:
         records.extend(scan.files(to_scan))
+    place_untimed(records)
+    raw_only = _raw_only(records)
+    canonical = max((r.trace_id for r in records if same_trace(r.trace_id, tid)),
+                    key=len, default=tid).zfill(32)
+    for rec in records:
+        rec.trace_id = canonical
     timeline = merge(select(records, span=span, levels=levels), shifts)
-    return GrepResult(timeline, scan.broken, files, indexed, scan.warnings)
+    return GrepResult(timeline, scan.broken, files, indexed, scan.warnings, scan.failed,
+                      canonical, raw_only)
+
+
+def _raw_only(records: list[Record]) -> list[str]:
+    """Files none of whose matched lines had a trace id in a field a format knows."""
+    by_file: dict[str, bool] = {}
+    for r in records:
+        by_file[r.file] = by_file.get(r.file, False) or bool(r.parsed and r.trace_id)
+    return sorted(f for f, field in by_file.items() if not field)
+
+
+def place_untimed(records: list[Record]) -> None:
+    """A record without a time sorts with its file's neighbours: at the time of the nearest
+    earlier record of the same file (or the next one, when none is earlier)."""
+    by_file: dict[str, list[Record]] = {}
+    for r in records:
+        by_file.setdefault(r.file, []).append(r)
+    for found in by_file.values():
+        found.sort(key=lambda r: r.line)
+        last = None
+        for r in found:
+            if r.ts_us is not None:
+                last = r.ts_us
+            r.sort_us = r.ts_us if r.ts_us is not None else last
+        nxt = None
+        for r in reversed(found):
+            if r.ts_us is not None:
+                nxt = r.ts_us
+            elif r.sort_us is None:
+                r.sort_us = nxt
 
 
 def _from_index(
@@ -64,8 +107,16 @@ def _from_index(
     idx = Index.open_existing(index_path or default_index_path(files))
     if idx is None:
         return files, []
+    covered = {}
     try:
-        covered = {f: idx.coverage(f) for f in files if f != "-"}
+        for f in files:
+            if f == "-":
+                continue
+            try:
+                covered[f] = idx.coverage(f)
+            except OSError as exc:  # unreadable now: the scan names it
+                scan.warnings.append(describe(f, exc))
+                scan.failed.append(f)
         by_id = {c.file_id: f for f, c in covered.items() if c.file_id is not None}
         places = idx.places(scan.trace_id, by_id)
     finally:
@@ -80,4 +131,5 @@ def _from_index(
         cov = covered[path]
         if cov.state == "appended":
             records.extend(scan.stream(path, cov.indexed_bytes, cov.lines + 1))
-    return [f for f in files if f not in by_id.values()], list(by_id.values())
+    done = set(by_id.values()) | set(scan.failed)
+    return [f for f in files if f not in done], list(by_id.values())

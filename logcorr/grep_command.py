@@ -31,7 +31,11 @@ def run(
     tz: str = ZONE,
     strict: bool = False,
 ) -> int:
-    """Print the trace's merged lines; 0 when some were found, 1 when none, 2 on errors."""
+    """Print the trace's merged lines; 0 when some were found, 1 when none, 2 on errors.
+
+    A path that is missing or unreadable is one warning line on stderr: every other file's
+    lines are still printed, and the exit status is 2 (as ripgrep does).
+    """
     from logcorr.grep import grep
     from logcorr.timeline import parse_shifts
     from logcorr.timestamps import parse_zone
@@ -58,18 +62,30 @@ def run(
         else:
             from logcorr.render import text_lines
 
-            use_color = color == "always" or (color == "auto" and out.isatty())
+            use_color = color == "always" or (color == "auto" and out.isatty() and _color_ok())
             for line in text_lines(timeline, use_color):
                 out.write(line + "\n")
     if any(r.zone_assumed for r in timeline.records):
         _say(f"timestamps written without a zone were read as {tz} (--tz)")
     if timeline.records and sys.stderr.isatty():
         _say(f"{len(timeline)} line(s) from {len(timeline.services)} service(s)")
+    if result.raw_only:
+        _say("no trace-id field recognised in " + ", ".join(result.raw_only)
+             + " (their lines matched as raw text)")
     if result.broken.count:
         _say(result.broken.summary())
         if strict:
             return 2
+    if result.failed:
+        return 2
     return 0 if timeline.records else 1
+
+
+def _color_ok() -> bool:
+    """Color on a terminal unless `NO_COLOR` is set (any value) or `TERM=dumb`."""
+    import os
+
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def _say(message: str) -> None:

@@ -68,3 +68,122 @@ def search_literals(trace_id: str) -> tuple[str, str]:
     low = trace_id[-16:]
     stripped = low.lstrip("0")
     return (stripped if len(stripped) >= 8 else low), str(int(low, 16))
+
+
+# --- every form of one trace id -----------------------------------------------------------
+
+_UUID = re.compile(r"([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})")
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}(?:-[0-9a-f]{2})?")
+_B3 = re.compile(r"([0-9a-f]{16}|[0-9a-f]{32})-[0-9a-f]{16}(?:-[01d](?:-[0-9a-f]{16})?)?")
+_XRAY_ROOT = re.compile(r"(?:.*\broot=)?1-([0-9a-f]{8})-([0-9a-f]{24})\b.*")
+QUERY_FORMS = ("32 or 16 hex (any case, 0x allowed)", "UUID 8-4-4-4-12",
+               "W3C traceparent 00-<32>-<16>-<2>", "B3 single header <trace>-<span>[-<s>]",
+               "X-Ray 1-<8>-<24> or Root=1-<8>-<24>;…", "Datadog decimal (low 64 bits)")
+
+
+def parse_query(text: str) -> str:
+    """A trace id as a user types it, in any form above → its normal form; ValueError if none.
+
+    An all-digit value is read as Datadog's decimal unless it is 16 or 32 digits long (then
+    it is hex, as the ids written by OpenTelemetry are).
+    """
+    value = text.strip().lower()
+    if value.isdigit() and len(value) not in (16, 32):
+        found = normalize_id(value, decimal=True) if int(value) < 1 << 64 else None
+    elif m := _UUID.fullmatch(value):
+        found = normalize_id("".join(m.groups()))
+    elif (m := _TRACEPARENT.fullmatch(value)) or (m := _B3.fullmatch(value)):
+        found = normalize_id(m.group(1))
+    elif m := _XRAY_ROOT.fullmatch(value):
+        found = normalize_id(m.group(1) + m.group(2))
+    else:
+        found = normalize_id(value)
+    if found is None:
+        raise ValueError(f"not a trace id: {text!r} (expected one of: {'; '.join(QUERY_FORMS)};"
+                         " not all zero)")
+    return found
+
+
+def full_hex(trace_id: str) -> str:
+    """The 32-hex form of a normalized id (a 64-bit id has a zero high half)."""
+    return trace_id.zfill(32)
+
+
+def id_forms(trace_id: str) -> dict[str, str]:
+    """The literal forms a line may carry the trace in, lower case, by name."""
+    full = full_hex(trace_id)
+    low = full[16:]
+    forms = {"hex32": full, "hex16": low, "decimal": str(int(low, 16)),
+             "uuid": f"{full[:8]}-{full[8:12]}-{full[12:16]}-{full[16:20]}-{full[20:]}",
+             "xray": f"1-{full[:8]}-{full[8:]}"}
+    if len(trace_id) == 16:  # a 64-bit id: its 32-hex and UUID forms are the zero-padded ones
+        forms["hex32"] = "0" * 16 + low
+    return forms
+
+
+def rg_literals(trace_id: str) -> list[str]:
+    """Fixed strings (searched case-insensitively) that every line carrying the trace holds
+    in one form or another: the low half's hex (unpadded when 8+ digits are left, for Jaeger's
+    unpadded ids), its decimal, and its UUID spelling (`xxxx-xxxxxxxxxxxx`)."""
+    hexed, decimal = search_literals(trace_id)
+    low = full_hex(trace_id)[16:]
+    return [hexed, decimal, f"{low[:4]}-{low[4:]}"]
+
+
+class FormMatcher:
+    """Which form of one trace id a raw line carries, with boundaries (a longer hex run or
+    number holding the digits is another id)."""
+
+    def __init__(self, trace_id: str) -> None:
+        self.trace_id = trace_id
+        forms = id_forms(trace_id)
+        stripped = forms["hex16"].lstrip("0")
+        parts = [
+            ("uuid", re.escape(forms["uuid"])),
+            ("xray", re.escape(forms["xray"])),
+            ("hex32", r"(?<![0-9a-f])(?:0x)?" + forms["hex32"] + r"(?![0-9a-f])"),
+            ("hex16", r"(?<![0-9a-f])(?:0x)?0*" + stripped + r"(?![0-9a-f])"),
+            ("decimal", r"(?<![0-9])" + forms["decimal"] + r"(?![0-9])"),
+        ]
+        if len(trace_id) == 16:  # a 64-bit query matches any 128-bit id with this low half
+            low = forms["hex16"]
+            parts[:3] = [
+                ("uuid", r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-" + low[:4] + "-" + low[4:]),
+                ("xray", r"1-[0-9a-f]{8}-[0-9a-f]{8}" + low),
+                ("hex32", r"(?<![0-9a-f])(?:0x)?[0-9a-f]{16}" + low + r"(?![0-9a-f])"),
+            ]
+        self._names = [name for name, _ in parts]
+        self._re = re.compile("|".join(f"({p})" for _, p in parts).encode(), re.IGNORECASE)
+
+    def form(self, raw: bytes) -> str | None:
+        """The first form found in `raw`, or None."""
+        m = self._re.search(raw)
+        return None if m is None else self._names[m.lastindex - 1]  # type: ignore[operator]
+
+
+# Index tokens: hex runs of 16..32 digits (32/16 hex, X-Ray's 24, B3, traceparent parts),
+# UUIDs, and decimals (Datadog): after a `trace_id` key, or any run of 17-20 digits (a random
+# 64-bit id has 17+ digits 99.9% of the time). Posted by their low 64 bits.
+_TOKENS = re.compile(
+    rb"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-([0-9a-fA-F]{4})-"
+    rb"([0-9a-fA-F]{12})|([0-9a-fA-F]{16,32}))(?![0-9a-fA-F])"
+    rb"|[tT]race_?[iI][dD]\W{1,4}(\d{1,20})(?![0-9A-Za-z])"
+)
+
+
+def token_keys(data: bytes):
+    """(position, index key) of every id-like token in `data`, in order."""
+    for m in _TOKENS.finditer(data):
+        a, b, run, dec = m.groups()
+        if run is not None:
+            low = int(run[-16:], 16)
+            if len(run) >= 17 and run.isdigit() and int(run) < 1 << 64:
+                yield m.start(), int(run) - (1 << 63)  # maybe a Datadog decimal id
+        elif a is not None:
+            low = int(a + b, 16)
+        else:
+            low = int(dec)
+            if low >= 1 << 64:
+                continue
+        if low:
+            yield m.start(), low - (1 << 63)

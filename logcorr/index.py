@@ -1,27 +1,24 @@
-"""An on-disk index (SQLite): trace id → file, line and byte offset. Appended files are indexed
-incrementally; grep reads the postings of fresh files and scans only what the index lacks."""
+"""An on-disk index (SQLite): trace id → file, line and byte offset. Every id-like token of a
+line is posted by its low 64 bits (`ids.token_keys`: hex runs, UUIDs, X-Ray roots, Datadog
+decimals) without parsing the line, so the index holds every line grep's scan would find
+whatever its format. Appended files are indexed incrementally; grep reads the postings of
+fresh files, checks each line, and scans only what the index lacks."""
 
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 from array import array
 from collections.abc import Callable
 from datetime import UTC, tzinfo
 
-from logcorr import jsonline
-from logcorr.formats import BROKEN, FileFormat, Record, parse_line
-from logcorr.ids import index_key
+from logcorr.ids import index_key, token_keys
 from logcorr.readers import SAMPLE_BYTES, Broken, is_plain, sniff
 
 INDEX_NAME = ".logcorr.sqlite3"
 CHUNK = 4 << 20  # bytes read at a time: bounds memory, not speed
 HEAD = 1024
-SCHEMA_VERSION = "1"
-# Build-time patterns (compiled when used, through re's cache: a lookup needs neither)
-_VALUE = rb'\s*:\s*"([0-9a-fA-F]{16}(?:[0-9a-fA-F]{16})?)"'
-_HEX_RUN = rb"(?<![0-9a-fA-F])[0-9a-fA-F]{16,32}(?![0-9a-fA-F])"
+SCHEMA_VERSION = "2"  # 2: postings of every id token (1: of the parsed trace id only)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files(
@@ -70,11 +67,12 @@ class Index:
         self.db = sqlite3.connect(path)
         self.db.executescript(_SCHEMA)
         version = self.db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        if version is not None and version[0] != SCHEMA_VERSION:  # older postings: rebuild
+            self.db.executescript("DROP TABLE postings; DROP TABLE files; DELETE FROM meta;"
+                                  + _SCHEMA)
+            version = None
         if version is None:
             self.db.execute("INSERT INTO meta VALUES('version', ?)", (SCHEMA_VERSION,))
-        elif version[0] != SCHEMA_VERSION:
-            raise RuntimeError(f"{path}: index version {version[0]}, expected {SCHEMA_VERSION}; "
-                               "delete it and run `logcorr index` again")
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(files)")}
         for column in ("format TEXT", "sampled INTEGER"):  # added to version 1 later
             if column.split()[0] not in columns:
@@ -83,12 +81,20 @@ class Index:
 
     @classmethod
     def open_existing(cls, path: str) -> Index | None:
-        """The index at `path` for reading, or None when there is none."""
+        """The index at `path` for reading, or None when there is none (or one of an older
+        version, which `logcorr index` rebuilds)."""
         if not os.path.isfile(path):
             return None
         idx = cls.__new__(cls)
         idx.path = path
         idx.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            version = idx.db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        except sqlite3.Error:
+            version = None
+        if version is None or version[0] != SCHEMA_VERSION:
+            idx.close()
+            return None
         return idx
 
     def close(self) -> None:
@@ -180,12 +186,8 @@ class Index:
         progress: Callable[[int], None] | None,
     ) -> None:
         sampled = min(os.path.getsize(cov.path), SAMPLE_BYTES)
-        fmt = sniff(cov.path, zone)
-        sniffed = fmt.dumps()  # before parsing lines moves its preferred id paths
-        key = fmt.trace_key
-        fast = (b'"' + key.encode() + b'"') if key else None
+        sniffed = sniff(cov.path, zone).dumps()
         offset, line_no = cov.indexed_bytes, cov.lines
-        file_broken = Broken()
         with open(cov.path, "rb") as f:
             f.seek(offset)
             pending = b""
@@ -194,8 +196,7 @@ class Index:
                 cut = data.rfind(b"\n") + 1
                 data, pending = data[:cut], data[cut:]
                 posts: dict[int, array] = {}
-                line_no = _postings(data, offset, line_no, fast, fmt, cov.path, posts,
-                                    file_broken)
+                line_no = postings(data, offset, line_no, posts)
                 offset += len(data)
                 self.db.executemany(
                     "INSERT INTO postings VALUES(?, ?, ?)",
@@ -208,66 +209,32 @@ class Index:
         stats.lines += line_no - cov.lines
         st = os.stat(cov.path)
         self.db.execute(
-            "UPDATE files SET size=?, mtime_ns=?, indexed_bytes=?, lines=?, broken=broken+?, "
-            "format=?, sampled=? WHERE id=?",
-            (st.st_size, st.st_mtime_ns, offset, line_no, file_broken.count, sniffed, sampled,
-             cov.file_id),
+            "UPDATE files SET size=?, mtime_ns=?, indexed_bytes=?, lines=?, format=?, sampled=? "
+            "WHERE id=?",
+            (st.st_size, st.st_mtime_ns, offset, line_no, sniffed, sampled, cov.file_id),
         )
-        broken.merge(file_broken)
 
 
-def _postings(
-    data: bytes, offset: int, line_no: int, fast: bytes | None, fmt: FileFormat,
-    path: str, posts: dict[int, array], broken: Broken,
-) -> int:
-    """Add the (line, offset) places of a chunk of whole lines to `posts` by trace key.
-
-    Lines where the file's flat JSON key (`fast`, quoted) holds a hex id are read without
-    parsing; every other line (no id there, a cut line, another format) is parsed. Returns
-    the number of the chunk's last line.
-    """
-
-    loads = jsonline.bulk_loads()
-
-    def parse(start: int, end: int) -> None:
-        nonlocal line_no
-        for raw in data[start:end].split(b"\n")[:-1]:
-            line_no += 1
-            for trace in _parsed_keys(raw, fmt, path, line_no, broken, loads):
-                posts.setdefault(trace, array("q")).extend((line_no, offset + start))
-            start += len(raw) + 1
-
-    pos = 0
-    find, rfind, newline, value = data.find, data.rfind, data.index, re.compile(_VALUE).match
-    at = find(fast, pos) if fast else -1
-    while at >= 0:
-        line_start = rfind(b"\n", 0, at) + 1
-        line_end = newline(b"\n", at)
-        if line_start > pos:
-            parse(pos, line_start)
-        m = value(data, at + len(fast))
-        low = int(m.group(1)[-16:], 16) if m and m.end() <= line_end else 0
-        if low and data[line_end - 1] == 0x7D:  # ends in "}": not a cut line
-            line_no += 1
-            posts.setdefault(low - (1 << 63), array("q")).extend((line_no, offset + line_start))
-        else:
-            parse(line_start, line_end + 1)
-        pos = line_end + 1
-        at = find(fast, pos)
-    parse(pos, len(data))
-    return line_no
-
-
-def _parsed_keys(
-    raw: bytes, fmt: FileFormat, path: str, line_no: int, broken: Broken, loads: jsonline.Loads,
-):
-    """Index keys of a parsed line; a broken line is posted under every id-like run in it,
-    so that grep reports it as a scan would."""
-    rec = parse_line(raw, fmt, path, line_no, loads=loads)
-    if isinstance(rec, Record):
-        return () if rec.trace_id is None else (index_key(rec.trace_id),)
-    if rec is BROKEN:
-        broken.add(path, line_no)
-        runs = {int(h[-16:], 16) for h in re.findall(_HEX_RUN, raw)[:4]}
-        return tuple(run - (1 << 63) for run in runs if run)
-    return ()
+def postings(data: bytes, offset: int, line_no: int, posts: dict[int, array]) -> int:
+    """Add the (line, offset) places of every id token of a chunk of whole lines to `posts`
+    by index key (once per line and key). Returns the number of the chunk's last line."""
+    line_start = 0
+    line_end = -1  # the first token moves to its line
+    last: dict[int, int] = {}  # key → the line it was last posted for
+    count, rfind, find = data.count, data.rfind, data.find
+    first = line_no
+    for pos, key in token_keys(data):
+        if pos > line_end:
+            line_no = first + 1 + count(b"\n", 0, pos) if line_end < 0 \
+                else line_no + count(b"\n", line_end, pos)
+            line_start = rfind(b"\n", 0, pos) + 1
+            line_end = find(b"\n", pos)
+            if line_end < 0:
+                line_end = len(data)
+        if last.get(key) != line_no:
+            last[key] = line_no
+            found = posts.get(key)
+            if found is None:
+                found = posts[key] = array("q")
+            found.extend((line_no, offset + line_start))
+    return first + count(b"\n")

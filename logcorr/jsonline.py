@@ -17,6 +17,8 @@ def loads(raw: bytes | str) -> object:
     python-json-logger write them); ValueError when it is not JSON."""
     try:
         return json.loads(raw)
+    except UnicodeDecodeError:  # invalid UTF-8 inside a string: read it as U+FFFD, as text is
+        return loads(raw.decode("utf-8", "replace")) if isinstance(raw, bytes) else None
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
 
@@ -24,7 +26,7 @@ def loads(raw: bytes | str) -> object:
 @functools.cache
 def bulk_loads() -> Loads:
     """`loads` for reading many lines: orjson, and Python's json where orjson is stricter
-    (NaN, Infinity, lone surrogates), so that both accept the same lines."""
+    (NaN, Infinity, lone surrogates, invalid UTF-8), so that both accept the same lines."""
     import orjson
 
     def fast(raw: bytes) -> object:

@@ -51,10 +51,12 @@ class Broken:
         return f"{self.count} broken line(s) skipped: {', '.join(self.places)}{more}"
 
 
-def expand_paths(paths: Iterable[str] | None) -> list[str]:
-    """Files, folders (their log files, recursively) and globs → sorted unique file paths.
+def expand_paths(paths: Iterable[str] | None, errors: list[str] | None = None) -> list[str]:
+    """Files, folders (every text or `.gz` file in them, recursively) and globs → sorted
+    unique file paths. `-` is stdin.
 
-    `-` is stdin. A path that names nothing raises `FileNotFoundError`.
+    A path that names nothing raises `FileNotFoundError`, or, given an `errors` list, is
+    named there (`PATH: No such file or directory`) and the others are kept, as ripgrep does.
     """
     out: list[str] = []
     for p in paths or DEFAULT_PATHS:
@@ -62,31 +64,58 @@ def expand_paths(paths: Iterable[str] | None) -> list[str]:
             out.append(STDIN)
             continue
         matches = [p]
-        if any(c in p for c in "*?["):
+        if any(c in p for c in "*?[") and not os.path.exists(p):
             import glob  # only for patterns: a CLI start-up saving
 
             matches = sorted(glob.glob(p, recursive=True))
         if not matches:
-            raise FileNotFoundError(f"no files match {p}")
+            _missing(f"no files match {p}", errors)
         for m in matches:
             if os.path.isdir(m):
                 out.extend(_log_files(m))
-            elif os.path.exists(m):
+            elif os.path.exists(m) or os.path.islink(m):
                 out.append(m)
             else:
-                raise FileNotFoundError(f"no such file or folder: {m}")
+                _missing(f"{m}: No such file or directory", errors)
     unique = {os.path.normpath(p) if p != STDIN else p: None for p in out}
     return list(unique)
 
 
+def _missing(message: str, errors: list[str] | None) -> None:
+    if errors is None:
+        raise FileNotFoundError(message)
+    errors.append(message)
+
+
 def _log_files(folder: str) -> list[str]:
+    """Every file of a folder tree but hidden ones and binary ones (`_is_binary`; gzip files
+    are read). Unreadable files are kept: reading them names them in a warning."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if not name.startswith(".") and _LOG_NAME.match(name):
-                found.append(os.path.join(root, name))
+            path = os.path.join(root, name)
+            if not name.startswith(".") and not _is_binary(path):
+                found.append(path)
     return found
+
+
+_BINARY_MAGIC = (b"\x7fELF", b"\x89PNG", b"SQLite format 3", b"PK\x03\x04", b"\xff\xd8\xff",
+                 b"%PDF", b"BZh", b"\xfd7zXZ", b"(\xb5/\xfd")
+
+
+def _is_binary(path: str) -> bool:
+    """A binary file, from its first 8 KiB: a known binary magic, or NUL bytes in more than
+    1% of them (ripgrep skips a file at its first NUL; a log with one damaged line is still a
+    log, and its other lines are searched)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8192)
+    except OSError:
+        return False
+    if head[:2] == b"\x1f\x8b":
+        return False
+    return head.startswith(_BINARY_MAGIC) or head.count(b"\0") * 100 > len(head)
 
 
 def service_of(path: str) -> str:
@@ -98,8 +127,10 @@ def service_of(path: str) -> str:
     return (m.group(1) or m.group(2)) if m else name
 
 
-def open_binary(path: str) -> io.BufferedIOBase:
-    """A binary stream of the file's lines, gunzipped when needed, stdin for `-`."""
+def open_binary(path: str, start: int = 0) -> io.BufferedIOBase:
+    """A binary stream of the file's lines from byte `start` (of the uncompressed text),
+    gunzipped when needed (through the file's seek points when an index keeps them), stdin
+    for `-`."""
     if path == STDIN:
         return sys.stdin.buffer
     f = open(path, "rb")  # noqa: SIM115 - returned to the caller, closed there
@@ -107,7 +138,12 @@ def open_binary(path: str) -> io.BufferedIOBase:
         f.close()
         import gzip
 
-        return gzip.open(path, "rb")
+        g = gzip.open(path, "rb")  # noqa: SIM115 - returned to the caller, closed there
+        if start:
+            g.seek(start)
+        return g  # type: ignore[return-value]
+    if start:
+        f.seek(start)
     return f
 
 
@@ -129,7 +165,7 @@ def sniff(path: str, zone: tzinfo = UTC) -> FileFormat:
 def read_records(path: str, broken: Broken, zone: tzinfo = UTC) -> Iterator[Record]:
     """Every record of a file in file order, tracebacks attached, broken lines counted.
 
-    A record without a timestamp takes its predecessor's.
+    A record without a timestamp sorts where its predecessor does (`sort_us`).
     """
     stream = open_binary(path)
     try:
@@ -169,15 +205,24 @@ def records_from_lines(
     loads = jsonline.bulk_loads()
     for n, (offset, raw) in enumerate(lines, first_line):
         parsed = parse_line(raw, fmt, file, n, offset, loads)
+        if isinstance(parsed, list):  # a batch line (OTLP): all but its last record are done
+            if current is not None:
+                yield current
+            current = None
+            for rec in parsed[:-1]:
+                last_ts = rec.sort_us = rec.ts_us if rec.ts_us is not None else last_ts
+                yield rec
+            parsed = parsed[-1] if parsed else BLANK
         if isinstance(parsed, Record):
             if current is not None:
                 yield current
             if parsed.ts_us is None:
-                parsed.ts_us = last_ts
-            last_ts = parsed.ts_us
+                parsed.sort_us = last_ts
+            else:
+                last_ts = parsed.ts_us
             current = parsed
         elif parsed is CONTINUATION and current is not None:
-            current.extra.append(raw.rstrip(b"\r").decode("utf-8", "replace"))
+            current.extra.append(raw.rstrip(b"\r\n").decode("utf-8", "replace"))
         elif parsed is not BLANK:
             broken.add(file, n)
     if current is not None:

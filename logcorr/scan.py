@@ -1,5 +1,7 @@
-"""Finding one trace's records fast: ripgrep over plain files, a streaming Python scan for
-`.gz`, stdin and appended tails, then parsing and checking only the candidate lines."""
+"""Finding one trace's lines fast: ripgrep over plain files, a streaming Python scan for
+`.gz`, stdin and appended tails. A line is the trace's when its bytes hold the id in one of
+its forms (`ids.FormMatcher`): it is then parsed for its time and fields, and shown raw,
+flagged unparsed, when no format reads it. Recall is ripgrep's by construction."""
 
 from __future__ import annotations
 
@@ -9,10 +11,10 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, tzinfo
 
 from logcorr.formats import BROKEN, CONTINUATION, FileFormat, Record, detect_format, parse_line
-from logcorr.ids import same_trace, search_literals
-from logcorr.readers import Broken, is_plain, open_binary, sniff
+from logcorr.ids import FormMatcher, rg_literals, same_trace
+from logcorr.readers import Broken, is_plain, open_binary, service_of, sniff
+from logcorr.record import unparsed
 
-LOOKAROUND = 64 * 1024
 _STEP = 2048
 _MAX_CONTINUATION = 500
 
@@ -27,15 +29,24 @@ def ripgrep() -> str | None:
     return shutil.which("rg")
 
 
+def describe(path: str, exc: BaseException) -> str:
+    """One warning line for a path that could not be read, as ripgrep words it."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"{path}: {reason}"
+
+
 class TraceScan:
-    """The records of one trace in a set of files, with the broken candidates counted."""
+    """The records of one trace in a set of files, with broken lines and unreadable paths
+    counted (a path that fails is named in `warnings` and in `failed`; the others go on)."""
 
     def __init__(self, trace_id: str, zone: tzinfo = UTC) -> None:
         self.trace_id = trace_id
         self.zone = zone
-        self.hex, self.decimal = search_literals(trace_id)
+        self.matcher = FormMatcher(trace_id)
+        self.literals = rg_literals(trace_id)
         self.broken = Broken()
         self.warnings: list[str] = []
+        self.failed: list[str] = []
         self._formats: dict[str, FileFormat] = {}
 
     def fmt(self, path: str) -> FileFormat:
@@ -47,29 +58,61 @@ class TraceScan:
         """Take the file's format from elsewhere (the index) instead of sniffing its head."""
         self._formats[path] = fmt
 
+    def fail(self, path: str, exc: BaseException) -> None:
+        self.failed.append(path)
+        self.warnings.append(describe(path, exc))
+
+    def keep(self, raw: bytes, fmt: FileFormat, path: str, line: int, offset: int
+             ) -> list[Record]:
+        """The records of a line when its bytes hold the trace id: parsed, else raw."""
+        form = self.matcher.form(raw)
+        if form is None:
+            return []
+        found = parse_line(raw, fmt, path, line, offset)
+        if isinstance(found, list):
+            records = [r for r in found if same_trace(r.trace_id, self.trace_id)] or found[:1]
+        elif isinstance(found, Record):
+            records = [found]
+        else:
+            if found is BROKEN:
+                self.broken.add(path, line)
+            text = raw.rstrip(b"\r\n").removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace")
+            records = [unparsed(text, fmt.service, path, line, offset)]
+        for rec in records:
+            rec.matched_form = form
+        return records
+
     # --- whole files ---------------------------------------------------------------------
 
     def files(self, paths: list[str]) -> list[Record]:
         """Scan whole files: ripgrep for plain ones (when installed), Python for the rest."""
         rg = ripgrep()
-        plain = [p for p in paths if rg and is_plain(p)]
+        plain, other = [], []
+        for p in paths:
+            try:
+                (plain if rg and is_plain(p) else other).append(p)
+                if p != "-":
+                    self.fmt(p)
+            except (OSError, UnicodeError) as exc:
+                self.fail(p, exc)
+                for group in (plain, other):
+                    if p in group:
+                        group.remove(p)
         records: list[Record] = []
-        # One literal keeps ripgrep on its fastest path; the decimal form only where it is used.
-        decimal = [p for p in plain if self.fmt(p).decimal_ids]
-        for group, patterns in (([p for p in plain if p not in decimal], [self.hex]),
-                                (decimal, [self.hex, self.decimal])):
-            if group:
-                records.extend(self._ripgrep(rg, group, patterns))
-        for path in paths:
-            if path not in plain:
+        if plain:
+            records.extend(self._ripgrep(rg, plain, self.literals))
+        for path in other:
+            try:
                 records.extend(self.stream(path))
+            except (OSError, EOFError, UnicodeError) as exc:  # EOFError: a cut .gz
+                self.fail(path, exc)
         return records
 
     def _ripgrep(self, rg: str, paths: list[str], patterns: list[str]) -> list[Record]:
         import subprocess  # not needed by an indexed grep: keep it off the start-up path
 
         cmd = [rg, "--no-config", "-F", "-i", "-a", "-n", "-b", "--no-heading",
-               "--with-filename", "--null", "--color=never"]
+               "--with-filename", "--null", "--color=never", "--no-messages"]
         for pattern in patterns:
             cmd += ["-e", pattern]
         cmd += ["--", *paths]
@@ -95,65 +138,56 @@ class TraceScan:
 
     def at(self, path: str, found: Iterable[tuple[int, int, bytes | None]]) -> list[Record]:
         """Parse and check lines at known (line, offset[, bytes]) places of a plain file."""
-        fmt = self.fmt(path)
-        records = []
-        with open(path, "rb") as f:
+        try:
+            fmt = self.fmt(path)
+            f = open(path, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            self.fail(path, exc)
+            return []
+        records: list[Record] = []
+        consumed = 0  # the last line already taken as a continuation
+        with f:
             fd = f.fileno()
             for line_no, offset, raw in found:
+                if line_no <= consumed:
+                    continue
                 if raw is None:
                     raw = _line_at(fd, offset)
-                rec = parse_line(raw, fmt, path, line_no, offset)
-                if rec is BROKEN:
-                    self.broken.add(path, line_no)
-                if not isinstance(rec, Record) or not same_trace(rec.trace_id, self.trace_id):
-                    continue
-                rec.extra = _continuations(fd, offset + len(raw) + 1, fmt, path)
-                if rec.ts_us is None:
-                    rec.ts_us = _timestamp_before(fd, offset, fmt, path)
-                records.append(rec)
+                kept = self.keep(raw, fmt, path, line_no, offset)
+                if kept and kept[-1].parsed:
+                    kept[-1].extra = _continuations(fd, offset + len(raw) + 1, fmt, path)
+                    consumed = line_no + len(kept[-1].extra)
+                records.extend(kept)
         return records
 
     # --- streams --------------------------------------------------------------------------
 
     def stream(self, path: str, start: int = 0, first_line: int = 1) -> Iterator[Record]:
         """Stream a file (gz, stdin, or a plain file's tail from `start`), keeping the matches."""
-        lits = [self.hex.encode(), self.hex.upper().encode(), self.decimal.encode()]
-        stream = open_binary(path)
+        lits = [lit.encode() for lit in self.literals]
+        stream = open_binary(path, start)
         try:
-            if start:
-                stream.seek(start)
             fmt = self.fmt(path) if path != "-" else None
             current: Record | None = None
-            last_ts: int | None = None
-            previous: bytes | None = None
             offset = start
             for n, raw in enumerate(stream, first_line):
                 end = offset + len(raw)
-                raw = raw.rstrip(b"\n")
+                raw = raw.rstrip(b"\r\n")
                 if fmt is None:  # stdin: sniff its first line
                     fmt = detect_format([raw], "stdin", self.zone)
-                if any(lit in raw for lit in lits):
-                    rec = parse_line(raw, fmt, path, n, offset)
-                    if rec is BROKEN:
-                        self.broken.add(path, n)
-                    if isinstance(rec, Record) and same_trace(rec.trace_id, self.trace_id):
-                        if current is not None:
-                            yield current
-                        if rec.ts_us is None:
-                            rec.ts_us = last_ts if previous is None else _ts_of(previous, fmt, path)
-                        current = rec
-                        previous = None
-                        last_ts = rec.ts_us
-                        offset = end
-                        continue
                 if current is not None and parse_line(raw, fmt, path, n, offset) is CONTINUATION:
                     current.extra.append(raw.decode("utf-8", "replace"))
-                else:
+                elif any(lit in raw.lower() for lit in lits) and (
+                        kept := self.keep(raw, fmt, path, n, offset)):
                     if current is not None:
                         yield current
-                        current = None
-                    if raw.strip():
-                        previous = raw
+                    yield from kept[:-1]
+                    current = kept[-1] if kept[-1].parsed else None
+                    if current is None:
+                        yield kept[-1]
+                elif current is not None:
+                    yield current
+                    current = None
                 offset = end
             if current is not None:
                 yield current
@@ -188,18 +222,4 @@ def _continuations(fd: int, offset: int, fmt: FileFormat, path: str) -> list[str
     return out
 
 
-def _timestamp_before(fd: int, offset: int, fmt: FileFormat, path: str) -> int | None:
-    """The timestamp of the nearest earlier record with one (a line without takes it)."""
-    start = max(0, offset - LOOKAROUND)
-    lines = os.pread(fd, offset - start, start).split(b"\n")
-    for raw in reversed(lines[1:] if start else lines):
-        ts = _ts_of(raw, fmt, path)
-        if ts is not None:
-            return ts
-    return None
-
-
-def _ts_of(raw: bytes, fmt: FileFormat, path: str) -> int | None:
-    rec = parse_line(raw, fmt, path, 0)
-    return rec.ts_us if isinstance(rec, Record) else None
-
+__all__ = ["TraceScan", "describe", "ripgrep", "service_of"]

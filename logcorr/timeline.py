@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from logcorr.formats import Record, normalize_level
+from logcorr.formats.common import normalize_level
 from logcorr.ids import normalize_id
+from logcorr.record import Record
 
 
 class Timeline:
-    """Records in merged order with each one's offset (ms) from the first."""
+    """Records in merged order with each one's offset (ms) from the first (None: time
+    unknown)."""
 
-    def __init__(self, records: list[Record], offsets_ms: list[float] | None = None) -> None:
+    def __init__(self, records: list[Record], offsets_ms: list[float | None] | None = None
+                 ) -> None:
         self.records = records
         self.offsets_ms = [] if offsets_ms is None else offsets_ms
 
@@ -47,16 +50,21 @@ def select(
 
 
 def merge(records: Iterable[Record], shifts: dict[str, int] | None = None) -> Timeline:
-    """Sort by (corrected) time; ties keep file then line order. Records without time go first."""
+    """Sort by (corrected) time; ties keep file then line order. A record without a time sorts
+    where `sort_us` puts it (its file's neighbours); one with neither comes last."""
     shifts = shifts or {}
     order = list(records)
-    if shifts:
-        for r in order:
-            if r.ts_us is not None and r.service in shifts:
-                r.ts_us += shifts[r.service]
-    order.sort(key=lambda r: (r.ts_us is not None, r.ts_us or 0, r.file, r.line))
+    for r in order:
+        if r.ts_us is not None and r.service in shifts:
+            r.ts_us += shifts[r.service]
+            r.sort_us = r.ts_us
+        elif r.ts_us is not None and r.sort_us is None:
+            r.sort_us = r.ts_us
+        elif r.sort_us is not None and r.service in shifts:
+            r.sort_us += shifts[r.service]
+    order.sort(key=lambda r: (r.sort_us is None, r.sort_us or 0, r.file, r.line))
     first = next((r.ts_us for r in order if r.ts_us is not None), None)
     offsets = [
-        0.0 if r.ts_us is None or first is None else (r.ts_us - first) / 1000 for r in order
+        None if r.ts_us is None or first is None else (r.ts_us - first) / 1000 for r in order
     ]
     return Timeline(order, offsets)

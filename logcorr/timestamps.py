@@ -22,6 +22,14 @@ def parse_zone(text: str | None) -> tzinfo:
 
 def epoch_us(value: float | int) -> int:
     """Epoch seconds, ms, µs or ns (told apart by magnitude) to µs."""
+    if isinstance(value, int):  # exact: a float cannot hold ns since 1970 to the digit
+        if value > 10**17:
+            return value // 1000
+        if value > 10**14:
+            return value
+        if value > 10**11:
+            return value * 1000
+        return value * 1_000_000
     v = float(value)
     if v > 1e17:
         return int(v // 1000)
@@ -59,3 +67,62 @@ def format_us(us: int | None) -> str:
     if us is None:
         return ""
     return (EPOCH + timedelta(microseconds=us)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+
+
+def _to_us(dt: datetime) -> int:
+    delta = dt - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _clock(text: str) -> tuple[int, int, int, int]:
+    """`HH:MM:SS[.ffffff]` → (h, m, s, µs)."""
+    hms, _, frac = text.partition(".")
+    h, m, s = (int(x) for x in hms.split(":"))
+    return h, m, s, int((frac + "000000")[:6]) if frac else 0
+
+
+def parse_clf(text: str) -> int | None:
+    """nginx/Apache `25/Nov/2026:10:00:00 +0000` → µs; None when it is not one."""
+    try:
+        date, _, zone = text.partition(" ")
+        day, month, rest = date.split("/")
+        year, clock = rest.split(":", 1)
+        h, m, s, us = _clock(clock)
+        offset = _offset(zone) if zone else UTC
+        dt = datetime(int(year), _MONTHS[month.lower()], int(day), h, m, s, us, offset)
+    except (ValueError, KeyError):
+        return None
+    return _to_us(dt)
+
+
+def parse_bsd(text: str, zone: tzinfo = UTC, year: int | None = None) -> int | None:
+    """syslog RFC 3164 `Nov 25 10:00:00` (no year, no zone: this year, `zone`) → µs."""
+    try:
+        month, day, clock = text.split()
+        h, m, s, us = _clock(clock)
+        dt = datetime(year or datetime.now(zone).year, _MONTHS[month.lower()], int(day), h, m,
+                      s, us, zone)
+    except (ValueError, KeyError):
+        return None
+    return _to_us(dt)
+
+
+def parse_ctime(text: str, zone: tzinfo = UTC) -> int | None:
+    """Apache error log `Wed Nov 25 10:00:00.123456 2026` (no zone: `zone`) → µs."""
+    try:
+        _, month, day, clock, year = text.split()
+        h, m, s, us = _clock(clock)
+        dt = datetime(int(year), _MONTHS[month.lower()], int(day), h, m, s, us, zone)
+    except (ValueError, KeyError):
+        return None
+    return _to_us(dt)
+
+
+def _offset(text: str) -> tzinfo:
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)))

@@ -53,6 +53,11 @@ class Corpus:
         return sorted(self.traces[trace_id], key=lambda e: e.logged_us)
 
     @property
+    def clean_trace(self) -> str:
+        """The first trace without a broken line (every line of it parses)."""
+        return next(t for t in self.traces if t not in self.broken_with_trace)
+
+    @property
     def error_trace(self) -> str:
         return next(t for t, evs in self.traces.items() if any(e.level == "error" for e in evs))
 

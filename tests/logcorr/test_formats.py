@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from logcorr.formats import BROKEN, CONTINUATION, FileFormat, detect_format, parse_line
+from logcorr.formats.common import TRACE_PATHS
 from logcorr.ids import normalize_id, same_trace, search_literals
 from logcorr.scan import TraceScan
 from logcorr.timestamps import parse_timestamp
@@ -89,7 +90,7 @@ def test_formats_give_the_same_record(name):
 def test_detection_prefers_the_files_field_and_falls_back():
     lines = [f'{{"otelTraceID":"{TID}","message":"a"}}'.encode()] * 3
     fmt = detect_format(lines, "svc")
-    assert fmt.kind == "json" and fmt.trace_key == "otelTraceID"
+    assert fmt.kind == "json" and TRACE_PATHS[fmt.trace_path][0] == ("otelTraceID",)
     switched = parse_line(f'{{"trace_id":"{TID[16:]}","event":"b"}}'.encode(), fmt, "f", 4)
     assert switched.trace_id == TID[16:] and switched.service == "svc"
 
@@ -110,3 +111,27 @@ def test_a_format_round_trips_through_its_stored_form():
     assert FileFormat.loads(fmt.dumps(), "svc") == fmt
     assert FileFormat.loads('{"kind":"json","trace":["nope"],"span":["span_id"],'
                             '"decimal":false}', "svc") is None  # an id path this version lacks
+
+
+def test_every_registered_format_reads_its_own_example():
+    """The registry's examples (the README's format table) parse, by that format, to the
+    trace 4bf92f35…4736 (in full, or its low half where the format carries only that)."""
+    from logcorr.formats import FORMATS
+
+    assert len(FORMATS) >= 12
+    for f in FORMATS:
+        fmt = detect_format([f.example.encode()], "svc")
+        found = parse_line(f.example.encode(), fmt, "f", 1)
+        rec = found[0] if isinstance(found, list) else found
+        assert rec.trace_id is not None and TID.endswith(rec.trace_id), f.name
+        assert rec.format == f.name or f.kind == "wrapper", (f.name, rec.format)
+        assert rec.ts_us is not None, f.name
+
+
+def test_the_readme_lists_every_registered_format():
+    from pathlib import Path
+
+    from logcorr.formats import FORMATS
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert [f.name for f in FORMATS if f"| `{f.name}` |" not in readme] == []

@@ -17,8 +17,11 @@ def test_expand_paths(corpus):
     assert expand_paths([folder + "/*.jsonl", "-"])[-1] == "-"
     with pytest.raises(FileNotFoundError, match="no files match"):
         expand_paths([folder + "/*.nothing"])
-    with pytest.raises(FileNotFoundError, match="no such file"):
+    with pytest.raises(FileNotFoundError, match="No such file"):
         expand_paths([folder + "/missing.log"])
+    errors: list[str] = []  # given a list, a missing path is named there and the rest kept
+    assert expand_paths([folder + "/missing.log", folder], errors) == files
+    assert errors == [folder + "/missing.log: No such file or directory"]
 
 
 @pytest.mark.parametrize(("name", "service"), [
@@ -46,7 +49,8 @@ def test_read_records_keeps_tracebacks_and_counts_broken(tmp_path):
     broken = Broken()
     records = list(read_records(str(path), broken))
     assert [r.message for r in records] == ["a", "no time", "b"]
-    assert records[1].ts_us == records[0].ts_us  # takes its predecessor's timestamp
+    assert records[1].ts_us is None  # time unknown, sorted where its predecessor is
+    assert records[1].sort_us == records[0].ts_us
     assert records[1].extra[-1] == "KeyError: 'x'" and records[1].error
     assert records[2].trace_id is None and records[2].service == "svc"
     assert (broken.count, broken.places) == (1, [f"{path}:6"])
