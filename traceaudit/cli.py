@@ -287,12 +287,28 @@ def fetch(zipkin_url, service, span_name, since, until, limit, from_file, output
     _err().print(f"saved {count} traces to {output}")
 
 
-def _side(value: str, opts: dict):
-    """A diff side: a file, or a window `2h..1h` / `1h`."""
-    if Path(value).is_file():
-        return load_spans(**{**opts, "from_file": value})[0]
-    since, _, until = value.partition("..")
-    return load_spans(**{**opts, "since": since, "until": until or None, "from_file": None})[0]
+def _side(value: str, opts: dict) -> list:
+    """A diff side's raw traces: a saved file, or a window `2h..1h` / `1h` from Zipkin."""
+    from traceaudit.zipkin import Window, ZipkinClient, ZipkinError
+
+    try:
+        if Path(value).is_file():
+            doc = orjson.loads(Path(value).read_bytes())
+            if isinstance(doc, list) and doc and isinstance(doc[0], dict):
+                doc = [doc]  # one trace (/api/v2/trace/{id})
+            if not isinstance(doc, list):
+                _fail(f"{value}: not a list of traces")
+            return doc
+        since, _, until = value.partition("..")
+        window = Window.parse(since, until or None)
+        client = ZipkinClient(opts["zipkin_url"])
+        return [t for page in client.iter_pages(window, service=opts["service"],
+                                                span=opts["span_name"], limit=opts["limit"])
+                for t in page]
+    except orjson.JSONDecodeError as exc:
+        _fail(f"{value}: not JSON ({exc})")
+    except (ZipkinError, ValueError) as exc:
+        _fail(str(exc))
 
 
 @main.command()
@@ -303,51 +319,80 @@ def _side(value: str, opts: dict):
 @click.option("--resamples", default=1000, show_default=True, type=click.IntRange(100))
 @click.option("--confidence", default=0.95, show_default=True, type=click.FloatRange(0.5, 0.999))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--html", "html", type=click.Path(dir_okay=False), default=None,
+              help="Also write an HTML report of the diff here.")
+@click.option("--zipkin-ui", default=None, help="Zipkin UI base URL for trace links "
+              "(default: the --zipkin URL).")
 def diff(zipkin_url, service, span_name, since, until, limit, from_file, baseline, current,
-         caller, resamples, confidence, fmt):
-    """Which hop got slower or faster between two windows (or files), with bootstrap CIs."""
-    from traceaudit.diff import diff_table
+         caller, resamples, confidence, fmt, html, zipkin_ui):
+    """What changed between two windows (or files) and why: slowdowns, failures, outages."""
+    from traceaudit.diff import compare
+    from traceaudit.diff_report import render_diff
     from traceaudit.hops import analyse
+    from traceaudit.spans import spans_frame
 
-    opts = dict(zipkin_url=zipkin_url, service=service, span_name=span_name, since=since,
-                until=until, limit=limit, from_file=None)
-    sides = [analyse(_side(v, opts), service=service, span=span_name, caller=caller)
-             for v in (baseline, current)]
-    table = diff_table(*sides, resamples=resamples, confidence=confidence)
+    opts = dict(zipkin_url=zipkin_url, service=service, span_name=span_name, limit=limit)
+    raw = [_side(v, opts) for v in (baseline, current)]
+    sides = [analyse(spans_frame(r, keep_tags=False), service=service, span=span_name,
+                     caller=caller) for r in raw]
+    result = compare(*sides, baseline_traces=raw[0], current_traces=raw[1],
+                     resamples=resamples, confidence=confidence)
+    report = None
+    if html:
+        files = all(Path(v).is_file() for v in (baseline, current))
+        report = render_diff(result, *sides, html, sources=(baseline, current),
+                             zipkin_ui=zipkin_ui or (None if files else zipkin_url))
+    table = result.table()
     if fmt == "json":
-        doc = {"baseline": {"source": baseline, "traces": len(sides[0].traces)},
-               "current": {"source": current, "traces": len(sides[1].traces)},
-               "confidence": confidence, "hops": _records(table)}
+        doc = result.as_dict()
+        doc["baseline"]["source"], doc["current"]["source"] = baseline, current
+        doc["report"] = str(report) if report else None
         click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
     elif fmt == "csv":
         click.echo(_csv(table), nl=False)
     elif fmt == "markdown":
-        click.echo(_markdown(table))
+        click.echo(f"**{result.summary}**\n\n{_markdown(table)}")
     else:
         from rich.table import Table
 
-        out = Table(title=f"{baseline} → {current} ({confidence:.0%} bootstrap CI)")
-        for header in ("hop", "p50 before", "p50 after", "Δp50 [CI]", "p95 before",
-                       "p95 after", "Δp95 [CI]", "verdict"):
-            out.add_column(header, justify="left" if header in ("hop", "verdict") else "right")
-        for r in _records(table):
-            out.add_row(r["hop"], *[_fmt_ms(r.get(k)) for k in ("baseline_p50_ms",
-                                                               "current_p50_ms")],
-                        _fmt_delta(r, "p50"),
-                        *[_fmt_ms(r.get(k)) for k in ("baseline_p95_ms", "current_p95_ms")],
-                        _fmt_delta(r, "p95"), r["verdict"])
-        _console().print(out)
+        console = _console()
+        console.print(result.summary, markup=False)
+        t = result.total
+        console.print(f"order total {t.baseline_ms:.1f} → {t.current_ms:.1f} ms "
+                      f"({t.estimate_ms:+.1f} [{t.ci_low:+.1f}, {t.ci_high:+.1f}]), "
+                      f"{result.baseline.n} → {result.current.n} traces, common drift "
+                      f"×{t.drift:.2f}", markup=False)
+        out = Table(title=f"{baseline} → {current} ({confidence:.0%} bootstrap CI, Holm)")
+        for header in ("#", "hop", "measure", "before", "after", "change [CI]", "verdict"):
+            out.add_column(header, justify="left" if header in ("hop", "measure", "verdict")
+                           else "right")
+        for c in result.changes:
+            unit = "{:.2f}" if c.measure == "latency" else "{:.1%}" if c.measure == "errors" \
+                else "{:.2f}"
+            verdict = c.direction if c.significant else "no significant change"
+            out.add_row(str(result.changes.index(c) + 1), c.hop, _MEASURE_LABEL[c.measure],
+                        _num(unit, c.baseline), _num(unit, c.current),
+                        f"{_num(unit, c.estimate, '+')} [{_num(unit, c.ci_low, '+')}, "
+                        f"{_num(unit, c.ci_high, '+')}]", verdict,
+                        style=None if c.significant else "dim")
+        console.print(out)
+        mix = ", ".join(f"{r.outcome} {r.baseline_share:.0%} → {r.current_share:.0%}"
+                        for r in result.outcomes.itertuples())
+        console.print(f"order answers: {mix}", markup=False)
+        for line in result.verdict.evidence:
+            console.print(f"  why ({result.verdict.hop}): {line}", markup=False)
+    if report and fmt == "table":
+        _err().print(f"report: {report}")
 
 
-def _fmt_ms(value) -> str:
-    return "" if value is None else f"{value:.2f}"
+_MEASURE_LABEL = {"latency": "crit. path ms/order", "errors": "errors/call",
+                  "calls": "calls/order"}
 
 
-def _fmt_delta(row: dict, tag: str) -> str:
-    d = row.get(f"delta_{tag}_ms")
-    if d is None:
-        return ""
-    return f"{d:+.2f} [{row[f'ci_{tag}_low_ms']:+.2f}, {row[f'ci_{tag}_high_ms']:+.2f}]"
+def _num(fmt: str, value, sign: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return fmt.replace("{:", "{:" + sign).format(value)
 
 
 # `traceaudit metrics`: the Grafana dashboards' panels from Prometheus (traceaudit/metrics_cli.py)

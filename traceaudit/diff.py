@@ -1,75 +1,114 @@
-"""Baseline vs current: which hop got slower, with bootstrap confidence intervals."""
+"""Baseline vs current: what changed and why — slowdowns, failures and outages, per hop.
+
+`compare()` turns two analysed windows into a `Diff`: every hop × measure (critical-path
+latency per order, errors per call, calls per order) tested with bootstrap CIs, Holm across all
+of them, a minimum practical effect and a drift check (`significance`); the order total as a
+header; the mix of order answers (`outcomes`); and the verdict — culprit hop, kind, a sentence,
+evidence from span events and tags, example traces (`why`). Every output format is made from it.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import pandas as pd
 
 from traceaudit.hops import OrderAnalysis
+from traceaudit.outcomes import Sample, outcome_mix, sample
+from traceaudit.significance import Change, Effect, Total
+from traceaudit.significance import compare as test_changes
+from traceaudit.why import Verdict, attribute, changed_evidence, evidence_items, explain
 
 TOTAL = "(order total)"
+CHANGE_COLUMNS = ["rank", "hop", "measure", "direction", "significant", "baseline", "current",
+                  "estimate", "ci_low", "ci_high", "beyond_drift", "p_holm", "min_effect",
+                  "local"]
 
 
-def _samples(analysis: OrderAnalysis) -> dict[str, np.ndarray]:
-    out = {TOTAL: analysis.traces["duration_us"].to_numpy(dtype=float) / 1000}
-    for hop, calls in analysis.calls.groupby("hop", sort=False):
-        out[hop] = calls["client_us"].to_numpy(dtype=float) / 1000
-    return out
+@dataclass
+class Diff:
+    """Everything the diff outputs are made of."""
+
+    baseline: Sample
+    current: Sample
+    changes: list[Change]  # ranked: significant worse first
+    total: Total
+    outcomes: pd.DataFrame  # order answers: share before/after
+    evidence: pd.DataFrame  # bucket, item, baseline_share, current_share, delta_share
+    verdict: Verdict
+    confidence: float
+
+    @property
+    def summary(self) -> str:
+        return self.verdict.summary
+
+    def table(self) -> pd.DataFrame:
+        """The ranked changes, one row per hop × measure."""
+        rows = [{"rank": i, **c.as_dict()} for i, c in enumerate(self.changes, 1)]
+        return pd.DataFrame(rows, columns=CHANGE_COLUMNS) if rows else \
+            pd.DataFrame(columns=CHANGE_COLUMNS)
+
+    def as_dict(self) -> dict:
+        """The JSON document (without the sources, which the caller adds)."""
+        def clean(v):
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+
+        return {
+            "summary": self.summary,
+            "culprit": {"hop": self.verdict.hop, "kind": self.verdict.kind,
+                        "evidence": self.verdict.evidence,
+                        "examples": self.verdict.examples},
+            "order": {k: clean(v) for k, v in self.total.__dict__.items()},
+            "baseline": {"traces": self.baseline.n},
+            "current": {"traces": self.current.n},
+            "confidence": self.confidence,
+            "changes": [{"rank": i, "hop": c.hop, "measure": c.measure,
+                         "direction": c.direction, "significant": c.significant,
+                         "baseline": clean(c.baseline), "current": clean(c.current),
+                         "estimate": clean(c.estimate), "ci": [clean(c.ci_low), clean(c.ci_high)],
+                         "beyond_drift": clean(c.beyond_drift), "p_holm": clean(c.p_holm),
+                         "min_effect": clean(c.min_effect), "local": c.local}
+                        for i, c in enumerate(self.changes, 1)],
+            "outcomes": [{k: clean(v.item() if hasattr(v, "item") else v)
+                          for k, v in row.items()}
+                         for row in self.outcomes.to_dict("records")],
+            "evidence": [{k: clean(v.item() if hasattr(v, "item") else v)
+                          for k, v in row.items()}
+                         for row in self.evidence.to_dict("records")],
+        }
 
 
-def bootstrap_delta(base: np.ndarray, cur: np.ndarray, q: float, *, resamples: int = 1000,
-                    confidence: float = 0.95, rng: np.random.Generator | None = None,
-                    max_n: int = 4000) -> tuple[float, float, float]:
-    """Difference of the q-quantiles (current − baseline) and its percentile-bootstrap CI."""
-    rng = rng or np.random.default_rng(0)
-    delta = float(np.quantile(cur, q) - np.quantile(base, q))
+def compare(baseline: OrderAnalysis, current: OrderAnalysis, *,
+            baseline_traces: Iterable | None = None, current_traces: Iterable | None = None,
+            resamples: int = 1000, confidence: float = 0.95, alpha: float = 0.05,
+            effect: Effect | None = None, seed: int = 0) -> Diff:
+    """What changed between two analysed windows, and why.
 
-    def boot(x: np.ndarray) -> np.ndarray:
-        n = len(x)
-        size = min(n, max_n)  # a fixed-size resample keeps memory flat for huge samples
-        idx = rng.integers(0, n, size=(resamples, size))
-        return np.quantile(x[idx], q, axis=1)
-
-    diffs = boot(cur) - boot(base)
-    alpha = (1 - confidence) / 2
-    lo, hi = np.quantile(diffs, [alpha, 1 - alpha])
-    return delta, float(lo), float(hi)
+    `*_traces`, the raw Zipkin v2 traces of each window, are read for evidence (span events
+    and tags); without them the verdict rests on timings, statuses and calls alone.
+    """
+    base, cur = sample(baseline), sample(current)
+    hops = sorted(set(base.hops) | set(cur.hops))
+    buckets = hops + sorted((set(base.buckets) | set(cur.buckets)) - set(hops))
+    base, cur = base.aligned(buckets, hops), cur.aligned(buckets, hops)
+    changes, total = test_changes(base, cur, resamples=resamples, confidence=confidence,
+                                  alpha=alpha, effect=effect, seed=seed)
+    outcomes = outcome_mix(base, cur)
+    items = [attribute(evidence_items(raw), a.spans) if raw is not None else None
+             for raw, a in ((baseline_traces, baseline), (current_traces, current))]
+    if items[0] is not None and items[1] is not None:
+        evidence = changed_evidence(items[0], items[1], base.n, cur.n, hops)
+    else:
+        evidence = changed_evidence(*[pd.DataFrame(columns=["trace_id", "bucket", "item"])] * 2,
+                                    base.n, cur.n)
+    verdict = explain(changes, total, base, cur, outcomes, evidence)
+    return Diff(base, cur, changes, total, outcomes, evidence, verdict, confidence)
 
 
 def diff_table(baseline: OrderAnalysis, current: OrderAnalysis, *, resamples: int = 1000,
                confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """Per hop (and the order total): p50/p95 before and after, the change and its CI."""
-    rng = np.random.default_rng(seed)
-    base, cur = _samples(baseline), _samples(current)
-    rows = []
-    for hop in [h for h in cur if h in base] + [h for h in base if h not in cur] + \
-            [h for h in cur if h not in base]:
-        b, c = base.get(hop, np.empty(0)), cur.get(hop, np.empty(0))
-        row: dict = {"hop": hop, "baseline_calls": len(b), "current_calls": len(c)}
-        verdicts = []
-        for q in (0.5, 0.95):
-            tag = f"p{int(q * 100)}"
-            if len(b) < 2 or len(c) < 2:
-                row.update({f"baseline_{tag}_ms": np.nan, f"current_{tag}_ms": np.nan,
-                            f"delta_{tag}_ms": np.nan, f"ci_{tag}_low_ms": np.nan,
-                            f"ci_{tag}_high_ms": np.nan})
-                continue
-            delta, lo, hi = bootstrap_delta(b, c, q, resamples=resamples,
-                                            confidence=confidence, rng=rng)
-            row.update({f"baseline_{tag}_ms": float(np.quantile(b, q)),
-                        f"current_{tag}_ms": float(np.quantile(c, q)),
-                        f"delta_{tag}_ms": delta, f"ci_{tag}_low_ms": lo,
-                        f"ci_{tag}_high_ms": hi})
-            if lo > 0:
-                verdicts.append("slower")
-            elif hi < 0:
-                verdicts.append("faster")
-        row["verdict"] = ("only in baseline" if not len(c) else "only in current" if not len(b)
-                          else verdicts[0] if verdicts and len(set(verdicts)) == 1
-                          else "mixed" if verdicts else "no significant change")
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    if not table.empty:
-        table = table.sort_values("delta_p95_ms", ascending=False, key=lambda s: s.abs(),
-                                  na_position="last", kind="stable").reset_index(drop=True)
-    return table
+    """The ranked changes of `compare()` as a table (one row per hop × measure)."""
+    return compare(baseline, current, resamples=resamples, confidence=confidence,
+                   seed=seed).table()

@@ -80,7 +80,8 @@ def test_fetch_then_from_file_and_diff(posted, tmp_path):
     assert json.loads(res.output)["traces"] == N
     res = run("diff", "--baseline", str(saved), "--current", str(saved), "--format", "json")
     doc = json.loads(res.output)
-    assert all(h["verdict"] == "no significant change" for h in doc["hops"])
+    assert not any(c["significant"] for c in doc["changes"])
+    assert doc["summary"].startswith("no significant change")
 
 
 def test_unreachable_zipkin_exits_2_with_one_line():
