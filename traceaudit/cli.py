@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
     from rich.progress import Progress
-    from rich.table import Table
 
 FORMATS = ("table", "json", "csv", "markdown")
 _WIDE = 200  # when not on a terminal (pipes, tests), do not squeeze the table to 80 columns
@@ -174,30 +173,6 @@ def _csv(frame: pd.DataFrame) -> str:
     return out.getvalue()
 
 
-TABLE_COLUMNS = [("rank", "#", "{}"), ("hop", "hop", "{}"), ("calls", "calls", "{}"),
-                 ("cp_mean_ms", "crit. path ms", "{:.2f}"), ("cp_share", "share", "{:.1%}"),
-                 ("on_cp_share", "on CP", "{:.0%}"), ("client_p50_ms", "client p50", "{:.2f}"),
-                 ("client_p95_ms", "client p95", "{:.2f}"), ("server_p50_ms", "server p50",
-                                                              "{:.2f}"),
-                 ("network_p50_ms", "net p50", "{:.2f}"), ("self_mean_ms", "self ms", "{:.2f}"),
-                 ("error_rate", "errors", "{:.1%}"), ("note", "note", "{}")]
-
-
-def _rich_table(table: pd.DataFrame, title: str) -> Table:
-    from rich.table import Table
-
-    out = Table(title=title)
-    for _, header, _ in TABLE_COLUMNS:
-        out.add_column(header, justify="left" if header in ("hop", "note") else "right")
-    for row in _records(table):
-        cells = []
-        for key, _, fmt in TABLE_COLUMNS:
-            value = row.get(key)
-            cells.append("" if value is None else fmt.format(value))
-        out.add_row(*cells, style="dim" if row["type"] == "local" else None)
-    return out
-
-
 def _default_report(prefix: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Path("reports") / f"{prefix}-{stamp}.html"
@@ -215,10 +190,13 @@ def _default_report(prefix: str) -> Path:
 @click.option("--no-html", is_flag=True, help="Do not write the HTML report.")
 @click.option("--zipkin-ui", default=None, help="Zipkin UI base URL for trace links "
               "(default: the --zipkin URL).")
+@click.option("--by", type=click.Choice(["hop", "operation"]), default="hop", show_default=True,
+              help="operation: also break each hop down by the spans inside it.")
 def orders(zipkin_url, service, span_name, since, until, limit, from_file, caller, hops, fmt,
-           html, no_html, zipkin_ui):
+           html, no_html, zipkin_ui, by):
     """Rank the hops of the order placement by their critical-path time."""
-    from traceaudit.hops import analyse, hop_table
+    from traceaudit.hops import analyse
+    from traceaudit.render import orders_doc, render, render_table
     from traceaudit.report import async_table, render_report
 
     spans, window, cut_off = load_spans(zipkin_url=zipkin_url, service=service,
@@ -226,35 +204,14 @@ def orders(zipkin_url, service, span_name, since, until, limit, from_file, calle
                                         limit=limit, from_file=from_file)
     analysis = analyse(spans, service=service, span=span_name, caller=caller,
                        hop_names=_hop_overrides(hops), limit_hit=cut_off)
-    table = hop_table(analysis)
-    calls = table[table["type"] == "call"] if len(table) else table
-    local = table[table["type"] == "local"] if len(table) else table
     report = None
     if not no_html and len(analysis.traces):
         report = render_report(analysis, html or _default_report("orders"), window=window,
                                zipkin_ui=zipkin_ui or (None if from_file else zipkin_url))
-    if fmt == "json":
-        doc = {"window": window, "service": service, "span": span_name,
-               "caller": analysis.caller, "traces": len(analysis.traces),
-               "order_p50_ms": _clean(analysis.traces["duration_us"].median() / 1000),
-               "anomalies": analysis.anomalies, "hops": _records(calls),
-               "local": _records(local), "async": _records(async_table(analysis)),
-               "report": str(report) if report else None}
-        click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
-    elif fmt == "csv":
-        click.echo(_csv(table), nl=False)
-    elif fmt == "markdown":
-        click.echo(_markdown(table))
-    else:
-        console = _console()
-        if not len(analysis.traces):
-            console.print(f"no traces with a {service!r} span named {span_name!r}")
-        else:
-            console.print(_rich_table(table, f"{len(analysis.traces)} traces of {service} "
-                                      f"{span_name!r}; hops = calls of {analysis.caller}"))
-            if analysis.anomalies:
-                console.print("oddities: " + ", ".join(f"{k} {v}" for k, v in
-                                                       analysis.anomalies.items()))
+    doc = orders_doc(analysis, window=window, async_rows=async_table(analysis),
+                     by_operation=by == "operation", report=str(report) if report else None)
+    width = None if sys.stdout.isatty() else _WIDE
+    click.echo(render(doc, fmt) if fmt != "table" else render_table(doc, width), nl=False)
     if report and fmt == "table":
         _err().print(f"report: {report}")
 

@@ -9,17 +9,25 @@ link is asynchronous: it is reported apart and never counts towards the operatio
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from traceaudit.anomalies import Anomalies
+from traceaudit.callers import find_regions, majority, trace_callers
 from traceaudit.critical_path import CLIENT, PRODUCER, SERVER, critical_path, self_time
 from traceaudit.skew import correct_skew
 from traceaudit.tree import build_tree
 
 QUANTILES = (0.5, 0.95, 0.99)
+# every hop table has these columns, whatever it holds (no hops, no calls, no traces)
+TABLE_COLUMNS = ["rank", "hop", "type", "calls", "traces_share", "cp_mean_ms", "cp_p50_ms",
+                 "cp_p95_ms", "cp_share", "on_cp_share", "error_rate",
+                 *[f"{side}_{stat}_ms" for side in ("client", "server")
+                   for stat in ("mean", "p50", "p95", "p99", "max")],
+                 "network_mean_ms", "network_p50_ms", "network_p95_ms", "self_mean_ms",
+                 "order_share_mean", "note"]
 
 
 @dataclass
@@ -33,8 +41,9 @@ class OrderAnalysis:
     calls: pd.DataFrame  # one row per hop call
     attribution: pd.DataFrame  # trace × bucket: critical-path µs and whether it is a hop
     asynchronous: pd.DataFrame  # one row per async span under a root (e.g. the consumer)
-    anomalies: dict = field(default_factory=dict)
+    anomalies: dict = field(default_factory=dict)  # {kind: {count, examples, meaning}}
     spans: pd.DataFrame | None = None  # the analysed spans with per-span results
+    trace_callers: pd.DataFrame | None = None  # per trace with the root: its own caller
 
 
 def _lower(value: str | None) -> str | None:
@@ -63,37 +72,75 @@ def analyse(
     hop_names: dict[str, str] | None = None,
     limit_hit: bool = False,
 ) -> OrderAnalysis:
-    """Attribute the latency of every `service`/`span` root to the hops of its `caller`."""
-    anomalies = Counter(spans.attrs.get("anomalies", {}))
+    """Attribute the latency of every `service`/`span` root to the hops of its `caller`.
+
+    Without `caller`, each trace's caller is found on its own (see `traceaudit.callers`) and
+    the majority wins; traces in which that caller does not serve the root are left out.
+    """
+    anomalies = Anomalies()
+    anomalies.update(spans.attrs.get("anomalies", {}), spans.attrs.get("anomaly_examples"))
     if limit_hit:
-        anomalies["cut_off_at_limit"] += 1
+        anomalies.add("cut_off_at_limit", 1)
+    trace_ids = spans["trace_id"]
     tree = build_tree(spans)
-    anomalies.update(tree.anomalies)
+    for kind_name, rows in tree.anomaly_rows.items():
+        anomalies.add_rows(kind_name, rows, trace_ids, tree.anomalies[kind_name])
     start, skewed = correct_skew(spans, tree)
-    if skewed:
-        anomalies["skew_corrected"] += skewed
     duration = spans["duration_us"].fillna(0).to_numpy(dtype=np.int64)
     kind = spans["kind"].cat.codes.to_numpy().astype(np.int64)
+    _count_rpc_oddities(spans, tree, kind, start, skewed, anomalies)
     service_code = spans["service"].cat.codes.to_numpy().astype(np.int64)
     services = list(spans["service"].cat.categories)
     roots = find_roots(spans, tree.depth, service, span)
-    anomalies["traces_without_root_span"] += int(
-        spans["trace_id"].nunique() - len(roots)) if len(spans) else 0
+    if len(spans):
+        without = np.ones(len(spans["trace_id"].cat.categories), dtype=bool)
+        without[tree.trace[roots]] = False
+        without &= np.bincount(tree.trace, minlength=len(without)) > 0
+        anomalies.add("traces_without_root_span", int(without.sum()),
+                      [spans["trace_id"].cat.categories[i] for i in np.flatnonzero(without)[:3]])
     roots = roots[(start[roots] > 0) & (duration[roots] > 0)]
     cp = critical_path(tree, start, duration, kind, roots)
+    regions = find_regions(tree, kind, service_code, roots,
+                           (cp.root_of >= 0) & ~cp.asynchronous)
+    heads = trace_callers(spans, tree, regions, roots, service_code)
+    own_caller = np.where(heads >= 0, service_code[np.maximum(heads, 0)], -1)
+    if caller is not None:
+        caller_code = services.index(caller.lower()) if caller.lower() in services else -1
+    else:
+        caller_code = majority(own_caller)
+        differs = own_caller != caller_code
+        anomalies.add("caller_differs", int(differs.sum()),
+                      trace_ids.take(roots[differs][:3]).astype(str))
+    # a trace in which the caller serves nothing under the root has no hops to show
+    serving = np.zeros(len(spans), dtype=bool)
+    head_rows = np.flatnonzero((regions.region == np.arange(len(spans)))
+                               & (service_code == caller_code))
+    serving[cp.root_of[head_rows]] = True
+    absent = ~serving[roots]
+    callers = pd.DataFrame({
+        "trace_id": pd.Categorical.from_codes(spans["trace_id"].cat.codes.to_numpy()[roots],
+                                              dtype=spans["trace_id"].dtype),
+        "caller": [services[c] if c >= 0 else None for c in own_caller],
+        "analysed": ~absent,
+    })
+    if absent.any():
+        anomalies.add("caller_absent", int(absent.sum()), trace_ids.take(roots[absent][:3])
+                      .astype(str))
+        roots, heads, own_caller = roots[~absent], heads[~absent], own_caller[~absent]
+        cp = critical_path(tree, start, duration, kind, roots)
+        regions = find_regions(tree, kind, service_code, roots,
+                               (cp.root_of >= 0) & ~cp.asynchronous)
     selfs = self_time(tree, start, duration)
     under = cp.root_of >= 0
     outlives = under & ~cp.asynchronous & (start > 0) & (
         start + duration > (start + duration)[np.maximum(tree.parent, 0)]) & (tree.parent >= 0)
-    anomalies["outlive_parent"] += int(outlives.sum())
+    anomalies.add_rows("outlive_parent", outlives, trace_ids)
     clipped_out = under & ~cp.blocking & ~cp.asynchronous
-    anomalies["outside_parent_dropped"] += int(clipped_out.sum())
+    anomalies.add_rows("outside_parent_dropped", clipped_out, trace_ids)
 
-    caller_code = _caller(caller, roots, tree, kind, service_code, services, under,
-                          cp.asynchronous)
     caller_name = services[caller_code] if caller_code >= 0 else None
-    hop = _hop_rows(tree, kind, service_code, caller_code, roots, under & ~cp.asynchronous)
-    names = _hop_names(spans, tree, hop, kind, hop_names or {})
+    hop = _hop_rows(tree, regions, service_code, caller_code, roots, under & ~cp.asynchronous)
+    names = _hop_names(spans, hop, regions, hop_names or {})
 
     bucket = _buckets(hop, names, service_code, services)
     rows = np.flatnonzero(under & ~cp.asynchronous)
@@ -106,7 +153,7 @@ def analyse(
     attribution = _attribution(trace_codes[rows], bucket.codes[rows], bucket.categories,
                                hop[rows] >= 0, cp.cp_us[rows], trace_dtype)
     calls_rows = np.flatnonzero(hop == np.arange(len(hop)))
-    calls = _calls(spans, tree, calls_rows, names, start, duration, kind, selfs,
+    calls = _calls(spans, regions, calls_rows, names, start, duration, kind, selfs,
                    trace_column(calls_rows))
     err = spans["error"].to_numpy(dtype=bool) | (
         spans["status_code"].fillna(0).to_numpy(dtype=np.int64) >= 500)
@@ -130,11 +177,51 @@ def analyse(
         "after_order_us": (start + duration)[asy] - root_end,
         "lag_us": start[asy] - start[np.maximum(tree.parent[asy], 0)],
     })
+    raw_start = spans["start_us"].fillna(0).to_numpy(dtype=np.int64)
+    bare_call = np.zeros(len(spans), dtype=bool)
+    bare_call[calls_rows[calls["bare"].to_numpy(dtype=bool)]] = True
     analysed = spans.assign(start_us=pd.arrays.IntegerArray(start, start == 0), cp_us=cp.cp_us,
                             self_us=selfs, bucket=bucket, asynchronous=cp.asynchronous,
-                            depth=tree.depth, parent_row=tree.parent, root_row=cp.root_of)
+                            depth=tree.depth, parent_row=tree.parent, root_row=cp.root_of,
+                            skew_us=raw_start - start, bare_call=bare_call)
     return OrderAnalysis(service, span, caller_name, traces, calls, attribution, asynchronous,
-                         {k: int(v) for k, v in anomalies.items() if v}, analysed)
+                         anomalies.as_dict(), analysed, callers)
+
+
+def _count_rpc_oddities(spans: pd.DataFrame, tree, kind: np.ndarray, start: np.ndarray,
+                        skewed: int, anomalies: Anomalies) -> None:
+    """Shared spans, 64-bit ids, clients nobody answered, servers starting before clients."""
+    trace_ids = spans["trace_id"]
+    n = len(spans)
+    if "shared" in spans:
+        anomalies.add_rows("shared_spans", spans["shared"].to_numpy(dtype=bool), trace_ids)
+    cats = trace_ids.cat.categories if isinstance(trace_ids.dtype, pd.CategoricalDtype) \
+        else pd.Index(trace_ids.unique())
+    short = np.asarray([len(t) == 16 for t in cats], dtype=bool) if len(cats) else \
+        np.zeros(0, bool)
+    if short.any():
+        anomalies.add("trace_id_64bit", int(short.sum()), list(cats[short][:3]))
+    p = np.maximum(tree.parent, 0)
+    has_parent = tree.parent >= 0
+    server = (kind == SERVER) & has_parent
+    answered = np.zeros(n, dtype=bool)
+    answered[tree.parent[server]] = True
+    remote = spans["remote_service"].astype(object).to_numpy()
+    local = set(spans["service"].dropna().unique())  # categories also hold remote names
+    instrumented = pd.isna(remote) | np.isin(remote, list(local)) if n else np.zeros(0, bool)
+    unanswered = (kind == CLIENT) & ~answered & instrumented
+    anomalies.add_rows("client_without_server", unanswered, trace_ids)
+    bare = server & (kind[p] != CLIENT) & (spans["service"].cat.codes.to_numpy()
+                                           != spans["service"].cat.codes.to_numpy()[p])
+    anomalies.add_rows("server_without_client", bare, trace_ids)
+    raw = spans["start_us"].fillna(0).to_numpy(dtype=np.int64)
+    pair = server & (kind[p] == CLIENT) & (raw > 0) & (raw[p] > 0)
+    before = pair & (raw < raw[p])
+    if before.any():
+        anomalies.add_rows("server_before_client", before, trace_ids)
+        anomalies.add_rows("skew_corrected", before, trace_ids, count=skewed)
+        still = before & (start < start[p])
+        anomalies.add_rows("skew_not_corrected", still, trace_ids)
 
 
 def _buckets(hop: np.ndarray, names: np.ndarray, service_code: np.ndarray,
@@ -165,65 +252,31 @@ def _attribution(trace: np.ndarray, bucket: np.ndarray, buckets: pd.Index, is_ho
     })
 
 
-def _caller(caller, roots, tree, kind, service_code, services, under, asynchronous) -> int:
-    """The service whose calls are the hops: given, or found by following proxies down.
+def _hop_rows(tree, regions, service_code, caller, roots, blocking) -> np.ndarray:
+    """Per row, the row of the hop call it belongs to (-1: not inside a hop).
 
-    A service that only ever forwards to one other service (a gateway) hands the role on.
+    A hop call is a call made from a region of the caller's service; everything below it
+    belongs to it.
     """
-    if caller is not None:
-        caller = caller.lower()
-        return services.index(caller) if caller in services else -1
-    if not len(roots):
-        return -1
-    current = int(np.bincount(service_code[roots]).argmax())
-    seen = {current}
-    blocking = under & ~asynchronous
-    p = np.maximum(tree.parent, 0)
-    # callee services seen from each service: SERVER spans whose parent is a CLIENT elsewhere
-    server = blocking & (kind == SERVER) & (tree.parent >= 0) & (kind[p] == CLIENT) \
-        & (service_code[p] != service_code)
-    out_calls = blocking & np.isin(kind, (CLIENT, PRODUCER))
-    while True:
-        callees = set(service_code[server & (service_code[p] == current)].tolist())
-        mine = out_calls & (service_code == current)
-        has_server_child = np.zeros(len(kind), dtype=bool)
-        has_server_child[p[server]] = True
-        leaf_calls = int((mine & ~has_server_child).sum())  # DB, broker: real work of its own
-        if len(callees) != 1 or leaf_calls:
-            return current
-        (nxt,) = callees
-        if nxt in seen:
-            return current
-        seen.add(nxt)
-        current = nxt
-
-
-def _hop_rows(tree, kind, service_code, caller, roots, blocking) -> np.ndarray:
-    """Per row, the row of the hop call it belongs to (-1: not inside a hop)."""
-    n = len(kind)
+    n = len(service_code)
     hop = np.full(n, -1, dtype=np.int64)
     if caller < 0 or not len(roots):
         return hop
-    serving = np.zeros(n, dtype=bool)  # inside the caller's work for the root
-    start_serving = (service_code == caller) & blocking
-    serving[roots] = start_serving[roots]
+    owner = regions.owner
+    is_hop_call = regions.is_call & (owner >= 0) & (service_code[np.maximum(owner, 0)] == caller)
     first = int(tree.depth[roots].min())
     for d in range(first + 1, tree.n_levels):
         rows = tree.level(d)
         rows = rows[blocking[rows]]
-        p = tree.parent[rows]
-        inherited = hop[p]
-        is_call = (serving[p] & (service_code[rows] == caller)
-                   & np.isin(kind[rows], (CLIENT, PRODUCER)) & (inherited < 0))
-        hop[rows] = np.where(inherited >= 0, inherited, np.where(is_call, rows, -1))
-        serving[rows] = (serving[p] | (start_serving[rows] & (kind[rows] == SERVER))) & \
-            (hop[rows] < 0) & (service_code[rows] == caller)
+        inherited = hop[tree.parent[rows]]
+        hop[rows] = np.where(inherited >= 0, inherited, np.where(is_hop_call[rows], rows, -1))
     return hop
 
 
-def _hop_names(spans, tree, hop, kind, overrides: dict[str, str]) -> np.ndarray:
-    """Name of each call: its peer (remoteEndpoint or peer.service), else its callee's server
-    span's service, else the span name; `overrides` maps NAME=SERVICE. None on other rows."""
+def _hop_names(spans, hop, regions, overrides: dict[str, str]) -> np.ndarray:
+    """Name of each call: the service of the server that answered it, else its peer
+    (remoteEndpoint or peer.service), else the span name; `overrides` maps NAME=SERVICE.
+    None on other rows."""
     n = len(hop)
     calls = np.flatnonzero(hop == np.arange(n))
 
@@ -231,14 +284,11 @@ def _hop_names(spans, tree, hop, kind, overrides: dict[str, str]) -> np.ndarray:
         return np.asarray(spans[column].array.take(rows), dtype=object)
 
     remote, name = at_calls("remote_service"), at_calls("name")
-    server_child = np.flatnonzero((kind == SERVER) & (tree.parent >= 0))
-    server_child = server_child[hop[tree.parent[server_child]] == tree.parent[server_child]]
-    callee_of = np.full(n, -1, dtype=np.int64)
-    callee_of[tree.parent[server_child]] = server_child  # the (last) server answering a call
+    callee_rows = regions.callee[calls]
     callee = np.full(len(calls), None, dtype=object)
-    answered = callee_of[calls] >= 0
-    callee[answered] = at_calls("service", callee_of[calls][answered])
-    names = np.where(pd.notna(remote), remote, np.where(pd.notna(callee), callee, name))
+    answered = callee_rows >= 0
+    callee[answered] = at_calls("service", callee_rows[answered])
+    names = np.where(pd.notna(callee), callee, np.where(pd.notna(remote), remote, name))
     names = np.where(pd.isna(names), "?", names)
     by_service = {svc.lower(): hop_name for hop_name, svc in overrides.items()}
     if by_service:
@@ -252,27 +302,28 @@ def _hop_names(spans, tree, hop, kind, overrides: dict[str, str]) -> np.ndarray:
     return out
 
 
-def _calls(spans, tree, rows, names, start, duration, kind, selfs, trace_ids):
-    """One row per hop call with client- and server-side figures."""
-    n = len(start)
-    server = np.full(n, -1, dtype=np.int64)
-    kids = np.flatnonzero((kind == SERVER) & (tree.parent >= 0))
-    server[tree.parent[kids]] = kids  # the (last) server span answering each call
-    srv = server[rows]
+def _calls(spans, regions, rows, names, start, duration, kind, selfs, trace_ids):
+    """One row per hop call with client- and server-side figures (a server called without a
+    client span is its own client: its network time is unknown)."""
+    srv = regions.callee[rows]
+    srv = np.where((srv >= 0) & (kind[np.maximum(srv, 0)] == SERVER), srv, -1)
     has = srv >= 0
+    bare = srv == rows
     err = spans["error"].to_numpy(dtype=bool)
     status = spans["status_code"].fillna(0).to_numpy(dtype=np.int64)
+    s = np.maximum(srv, 0)
     return pd.DataFrame({
         "trace_id": trace_ids,
         "hop": names[rows],
-        "kind": np.where(kind[rows] == PRODUCER, "PRODUCER", "CLIENT"),
+        "kind": np.where(kind[rows] == PRODUCER, "PRODUCER",
+                         np.where(kind[rows] == CLIENT, "CLIENT", "SERVER")),
         "start_us": start[rows],
         "client_us": duration[rows],
-        "server_us": np.where(has, duration[np.maximum(srv, 0)], -1),
-        "self_us": np.where(has, selfs[np.maximum(srv, 0)], selfs[rows]),
-        "error": err[rows] | (status[rows] >= 500) | (has & (err[np.maximum(srv, 0)] | (
-            status[np.maximum(srv, 0)] >= 500))),
+        "server_us": np.where(has, duration[s], -1),
+        "self_us": np.where(has, selfs[s], selfs[rows]),
+        "error": err[rows] | (status[rows] >= 500) | (has & (err[s] | (status[s] >= 500))),
         "row": rows,
+        "bare": bare,
     }).assign(server_us=lambda f: f["server_us"].where(f["server_us"] >= 0))
 
 
@@ -291,6 +342,7 @@ def hop_table(analysis: OrderAnalysis, *, include_local: bool = True) -> pd.Data
     # order duration per trace code (calls only exist under analysed traces)
     order_dur = np.zeros(len(traces["trace_id"].cat.categories))
     order_dur[traces["trace_id"].cat.codes.to_numpy()] = traces["duration_us"].to_numpy()
+    cp_quantiles = _cp_quantiles(att, traces)
     for bucket in cp_sum.index.union(pd.Index(list(grouped), dtype=object)):
         hop_calls = grouped.get(bucket)
         hop = bool(is_hop.get(bucket, hop_calls is not None))
@@ -301,6 +353,7 @@ def hop_table(analysis: OrderAnalysis, *, include_local: bool = True) -> pd.Data
         row["calls"] = int(len(hop_calls)) if hop_calls is not None else 0
         row["traces_share"] = traces_with / n_traces if n_traces else 0.0
         row["cp_mean_ms"] = cp_sum.get(bucket, 0) / n_traces / 1000 if n_traces else 0.0
+        row["cp_p50_ms"], row["cp_p95_ms"] = cp_quantiles.get(bucket, (0.0, 0.0))
         row["cp_share"] = cp_sum.get(bucket, 0) / total_us
         row["on_cp_share"] = on_cp.get(bucket, 0) / traces_with if traces_with else 0.0
         if hop_calls is not None:
@@ -318,13 +371,35 @@ def hop_table(analysis: OrderAnalysis, *, include_local: bool = True) -> pd.Data
             share = per_trace[made] / order_dur[made]
             row["order_share_mean"] = float(share.sum() / n_traces) if n_traces else 0.0
         rows.append(row)
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return table
+    table = pd.DataFrame(rows, columns=[c for c in TABLE_COLUMNS if c not in ("rank", "note")])
     table = table.sort_values(["type", "cp_mean_ms"], ascending=[True, False], kind="stable")
     table.insert(0, "rank", range(1, len(table) + 1))
     table["note"] = [_note(r) for r in table.itertuples()]
-    return table.reset_index(drop=True)
+    table = table.reset_index(drop=True)[TABLE_COLUMNS]
+    return table.astype({"rank": "int64", "calls": "int64", "hop": object, "type": object,
+                         "note": object})
+
+
+def _cp_quantiles(att: pd.DataFrame, traces: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Per bucket: p50 and p95 (ms) over the analysed traces of its critical-path time (0 in a
+    trace without it, as in the mean)."""
+    n = len(traces)
+    if not n or att.empty:
+        return {}
+    position = np.full(len(traces["trace_id"].cat.categories), -1, dtype=np.int64)
+    position[traces["trace_id"].cat.codes.to_numpy()] = np.arange(n)
+    pos = position[att["trace_id"].cat.codes.to_numpy()]
+    bucket = att["bucket"].cat.codes.to_numpy()
+    cp = att["cp_us"].to_numpy(dtype=float)
+    out = {}
+    for code, name in enumerate(att["bucket"].cat.categories):
+        mine = (bucket == code) & (pos >= 0)
+        if not mine.any():
+            continue
+        values = np.bincount(pos[mine], weights=cp[mine], minlength=n)
+        p50, p95 = np.quantile(values, (0.5, 0.95)) / 1000
+        out[name] = (float(p50), float(p95))
+    return out
 
 
 def _stats(prefix: str, values: pd.Series, quantiles=QUANTILES) -> dict:

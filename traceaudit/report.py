@@ -13,6 +13,7 @@ from plotly.offline import get_plotlyjs
 
 from traceaudit.critical_path import critical_path_sections
 from traceaudit.hops import OrderAnalysis, hop_table
+from traceaudit.render import operation_table
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("traceaudit", "templates"),
                           autoescape=jinja2.select_autoescape(["html"]))
@@ -77,8 +78,9 @@ def _waterfall(analysis: OrderAnalysis, trace_id: str, title: str) -> str:
         {"id": r.Index, "parent": r.parent_row if r.parent_row in rows.index else None,
          "start": int(r.start_us), "duration": int(r.duration_us or 0), "kind": r.kind}
         for r in rows.itertuples()])}
-    label = [f"{'· ' * int(d)}{s}: {n}" for d, s, n in
-             zip(rows["depth"] - rows["depth"].min(), rows["service"], rows["name"], strict=True)]
+    label = [f"{'· ' * int(d)}{s}: {n}{_marks(r)}" for d, s, n, r in
+             zip(rows["depth"] - rows["depth"].min(), rows["service"], rows["name"],
+                 rows.itertuples(), strict=True)]
     color = ["#d62728" if i in cp_ids else ("#9edae5" if a else "#1f77b4")
              for i, a in zip(rows.index, rows["asynchronous"], strict=True)]
     fig = go.Figure(go.Bar(
@@ -92,6 +94,18 @@ def _waterfall(analysis: OrderAnalysis, trace_id: str, title: str) -> str:
                                  autorange="reversed"),
                       xaxis_title="ms since the trace started", height=120 + 22 * len(rows))
     return _fig_html(fig)
+
+
+def _marks(row) -> str:
+    """⚠ notes on a waterfall bar: the oddities this span shows."""
+    marks = []
+    if getattr(row, "shared", False):
+        marks.append("shared id")
+    if getattr(row, "skew_us", 0):
+        marks.append(f"clock skew {row.skew_us / 1000:+.2f} ms corrected")
+    if getattr(row, "bare_call", False):
+        marks.append("no client span")
+    return f" ⚠ {', '.join(marks)}" if marks else ""
 
 
 def render_report(analysis: OrderAnalysis, path: str | Path, *, window: dict | None = None,
@@ -118,6 +132,7 @@ def render_report(analysis: OrderAnalysis, path: str | Path, *, window: dict | N
         title=f"{analysis.service} {analysis.span}", analysis=analysis, window=window or {},
         table=table.to_dict("records"), figures=figures, slowest=slowest,
         asynchronous=async_table(analysis).to_dict("records"),
+        operations=operation_table(analysis).to_dict("records") if len(traces) else [],
         anomalies=analysis.anomalies, plotly_js=get_plotlyjs(),
         generated=datetime.now(UTC).isoformat(timespec="seconds"))
     path.parent.mkdir(parents=True, exist_ok=True)

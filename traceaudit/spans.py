@@ -300,6 +300,7 @@ class SpansBuilder:
         self.decoder = msgspec.json.Decoder(list[list[self.span_type]])
         self.names, self.services, self.endpoints = _Book(), _Book(), _Book(lower=False)
         self.anomalies: Counter = Counter()
+        self.examples: dict[str, list[str]] = {}  # a few trace ids per anomaly kind
         self.trace_ids: list[str] = []
         self.trace_sizes: list[int] = []
         self.parts: list[dict] = []
@@ -431,6 +432,7 @@ class SpansBuilder:
             span_ids, parent_ids = span_ids[idx], parent_ids[idx]
             tags = [tags[i] for i in idx] if tags is not None else None
         trace_codes, trace_cats = _trace_categories(self.trace_ids, cat["trace"])
+        trace_codes, trace_cats = self._join_halves(trace_codes, trace_cats)
         missing = cat["service"] < 0
         services = self.services
         if missing.any():
@@ -457,9 +459,31 @@ class SpansBuilder:
         }, copy=False)  # the arrays are new: no need to copy them again
         self.anomalies["missing_timestamp"] += int((cat["start"] == 0).sum())
         self.anomalies["missing_duration"] += int((cat["duration"] == 0).sum())
-        df = merge_fragments(df, self.anomalies)
+        df = merge_fragments(df, self.anomalies, self.examples)
         df.attrs["anomalies"] = {k: v for k, v in self.anomalies.items() if v}
+        df.attrs["anomaly_examples"] = self.examples
         return df
+
+
+    def _join_halves(self, codes: np.ndarray, cats: list[str]) -> tuple[np.ndarray, list]:
+        """One trace for a 64-bit id and the 128-bit id it is the low half of (Zipkin's
+        STRICT_TRACE_ID=false): the 128-bit form names both."""
+        low = {t[16:]: i for i, t in enumerate(cats) if len(t) == 32}
+        if not low:
+            return codes, cats
+        into = {i: low[t] for i, t in enumerate(cats) if len(t) == 16 and t in low}
+        if not into:
+            return codes, cats
+        self.anomalies["trace_id_halves_joined"] += len(into)
+        self.examples.setdefault("trace_id_halves_joined", []).extend(
+            cats[j] for j in list(into.values())[:3])
+        remap = np.arange(len(cats))
+        for i, j in into.items():
+            remap[i] = j
+        keep = np.ones(len(cats), dtype=bool)
+        keep[list(into)] = False
+        renumber = np.cumsum(keep) - 1
+        return renumber[remap[codes]], [t for t, k in zip(cats, keep, strict=True) if k]
 
 
 def _str_array(ids: np.ndarray, absent: np.ndarray):
@@ -499,7 +523,8 @@ def _trace_categories(trace_ids: list[str], trace_no: np.ndarray):
     return renumber[list_codes[trace_no]], list(uniques[used])
 
 
-def merge_fragments(df: pd.DataFrame, anomalies: Counter | None = None) -> pd.DataFrame:
+def merge_fragments(df: pd.DataFrame, anomalies: Counter | None = None,
+                    examples: dict | None = None) -> pd.DataFrame:
     """Merge rows of one span reported in pieces; back-fill `shared` on a client's server half.
 
     Fragments are rows with the same trace, span id, local endpoint (service and IP) and kind.
@@ -535,6 +560,9 @@ def merge_fragments(df: pd.DataFrame, anomalies: Counter | None = None) -> pd.Da
         if "parent_key" in merged:  # the parent id may come from another fragment
             merged["parent_key"] = hex_ids(merged["parent_id"].to_numpy())
         anomalies["fragments_merged"] += int(dup.sum() - len(merged))
+        if examples is not None:
+            examples.setdefault("fragments_merged", []).extend(
+                map(str, part["trace_id"].astype(object).unique()[:3]))
         df = pd.concat([df[~dup], merged], ignore_index=True)
     # a SERVER that answers a CLIENT with the same id is the shared half (B3), flag or not
     server = (df["kind"] == "SERVER").to_numpy() & ~df["shared"].to_numpy()

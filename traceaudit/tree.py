@@ -30,6 +30,7 @@ class Tree:
     trace: np.ndarray  # int64 trace code per row
     orphan: np.ndarray  # bool: has a parent id that is not in the trace
     anomalies: Counter = field(default_factory=Counter)
+    anomaly_rows: dict[str, np.ndarray] = field(default_factory=dict)  # kind → bool row mask
 
     def level(self, d: int) -> np.ndarray:
         return self.order[self.levels[d]:self.levels[d + 1]]
@@ -51,12 +52,14 @@ class _Lookup:
     """(key) → row via a hash index; the first row wins when a key repeats."""
 
     def __init__(self, keys: np.ndarray, rows: np.ndarray) -> None:
+        self.repeated = rows[:0]
         index = pd.Index(keys)  # its hash table serves is_unique and then get_indexer
         if index.is_unique:
             self.index, self.rows = index, rows
         else:
             first = ~index.duplicated()
             self.index, self.rows = pd.Index(keys[first]), rows[first]
+            self.repeated = rows[~first]
         self.repeats = len(keys) - len(self.rows)
 
     def find(self, keys: np.ndarray) -> np.ndarray:
@@ -77,6 +80,7 @@ def build_tree(spans: pd.DataFrame) -> Tree:
     """Resolve parents, then order the rows top-down; cycles are broken and counted."""
     n = len(spans)
     anomalies: Counter = Counter()
+    masks: dict[str, np.ndarray] = {}
     trace = column_codes(spans["trace_id"])
     sid, pid = id_keys(spans)
     kind = spans["kind"].cat.codes.to_numpy()
@@ -88,8 +92,11 @@ def build_tree(spans: pd.DataFrame) -> Tree:
     key_id = _keys(trace, sid)
     primary = _Lookup(key_id[~shared], rows[~shared])
     by_service = _Lookup(_keys(trace, sid, service)[shared], rows[shared])
+    any_shared = _Lookup(key_id[shared], rows[shared])
     if primary.repeats:
         anomalies["duplicate_span_id"] += primary.repeats
+        masks["duplicate_span_id"] = np.zeros(n, dtype=bool)
+        masks["duplicate_span_id"][primary.repeated] = True
 
     key_parent = _keys(trace, pid)
     parent = np.full(n, -1, dtype=np.int64)
@@ -100,23 +107,28 @@ def build_tree(spans: pd.DataFrame) -> Tree:
     todo = has_pid & (parent < 0)
     found = by_service.find(_keys(trace, pid, service)[todo])
     found = np.where(found >= 0, found, primary.find(key_parent[todo]))
+    if shared.any():  # a shared span whose client was not reported still has children
+        found = np.where(found >= 0, found, any_shared.find(key_parent[todo]))
     parent[todo] = found
     self_parent = parent == rows
     if self_parent.any():
         anomalies["self_parent"] += int(self_parent.sum())
+        masks["self_parent"] = self_parent
         parent[self_parent] = -1
     orphan = has_pid & (parent < 0)
     if orphan.any():
         anomalies["orphans"] += int(orphan.sum())
+        masks["orphans"] = orphan
 
     order, levels, depth = _top_down(parent)
     if len(order) < n:  # rows unreachable from a root sit on a cycle of parent links
         lost = np.ones(n, dtype=bool)
         lost[order] = False
         anomalies["cycles"] += int(lost.sum())
+        masks["cycles"] = lost
         parent[lost] = -1
         order, levels, depth = _top_down(parent)
-    return Tree(parent, depth, order, levels, trace, orphan, anomalies)
+    return Tree(parent, depth, order, levels, trace, orphan, anomalies, masks)
 
 
 def _top_down(parent: np.ndarray):
