@@ -204,6 +204,9 @@ def orders(zipkin_url, service, span_name, since, until, limit, from_file, calle
                                         limit=limit, from_file=from_file)
     analysis = analyse(spans, service=service, span=span_name, caller=caller,
                        hop_names=_hop_overrides(hops), limit_hit=cut_off)
+    if not len(analysis.traces):
+        _no_endpoint(spans, service, span_name, zipkin_url=zipkin_url, since=since,
+                     until=until, limit=limit, from_file=from_file)
     report = None
     if not no_html and len(analysis.traces):
         report = render_report(analysis, html or _default_report("orders"), window=window,
@@ -214,6 +217,63 @@ def orders(zipkin_url, service, span_name, since, until, limit, from_file, calle
     click.echo(render(doc, fmt) if fmt != "table" else render_table(doc, width), nl=False)
     if report and fmt == "table":
         _err().print(f"report: {report}")
+
+
+def _no_endpoint(spans, service: str, span_name: str, **source) -> None:
+    """Exit 1 naming the root endpoints closest to `service`/`span_name` in the same source."""
+    from traceaudit.endpoints import closest, endpoints
+
+    if not source["from_file"]:  # the query was filtered by service and span: ask again
+        spans = load_spans(**{**source, "service": None, "span_name": None,
+                              "limit": min(source["limit"], 1000)})[0]
+    near = closest(endpoints(spans), service, span_name)
+    lines = [f"traceaudit: no trace has a {service!r} span named {span_name!r}"]
+    if len(near):
+        lines.append("closest endpoints present (all: `traceaudit endpoints`):")
+        lines += [f"  --service {r.service} --span {r.span!r}  ({r.traces} traces)"
+                  for r in near.itertuples()]
+    else:
+        lines.append("no traces with a root span in this source at all")
+    click.echo("\n".join(lines), err=True)
+    sys.exit(1)
+
+
+@main.command("endpoints")
+@click.option("--zipkin", "zipkin_url", default=_default_zipkin_url,
+              show_default="$ZIPKIN_URL or http://127.0.0.1:9411",
+              help="Zipkin base URL (without /api/v2).")
+@click.option("--since", default="1h", show_default=True,
+              help="Start of the window: 15m, 1h, 2d or an ISO time.")
+@click.option("--until", default=None, help="End of the window (default now).")
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1),
+              help="Traces per Zipkin query (the window is walked page by page).")
+@click.option("--from-file", "from_file", type=click.Path(dir_okay=False),
+              help="Read saved traces instead of asking Zipkin.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def endpoints_command(zipkin_url, since, until, limit, from_file, fmt):
+    """List the root endpoints present (service, span name, traces, p50/p95) to pick one."""
+    from traceaudit.endpoints import endpoints
+
+    spans = load_spans(zipkin_url=zipkin_url, service=None, span_name=None, since=since,
+                       until=until, limit=limit, from_file=from_file)[0]
+    table = endpoints(spans)
+    if fmt == "json":
+        click.echo(orjson.dumps(_records(table), option=orjson.OPT_INDENT_2).decode())
+    elif fmt == "csv":
+        click.echo(_csv(table), nl=False)
+    elif fmt == "markdown":
+        click.echo(_markdown(table))
+    else:
+        from rich.table import Table
+        from rich.text import Text
+
+        out = Table(title=f"{len(table)} root endpoints")
+        for col in ("service", "span", "traces", "p50 ms", "p95 ms"):
+            out.add_column(col, justify="left" if col in ("service", "span") else "right")
+        for r in table.itertuples():
+            out.add_row(Text(str(r.service)), Text(str(r.span)), str(r.traces),
+                        f"{r.p50_ms:.2f}", f"{r.p95_ms:.2f}")
+        _console().print(out)
 
 
 @main.command()

@@ -182,6 +182,7 @@ def read_file(path: str | Path, *, keep_tags: bool = True, fmt: str | None = Non
             return read_zipkin_stream(stream, keep_tags=keep_tags, progress=progress,
                                       position=position)
         data = stream.read()
+        done = position()  # the stream is closed below
     builder = SpansBuilder(keep_tags=keep_tags)
     gc.disable()  # millions of acyclic objects: collections only cost time
     try:
@@ -195,7 +196,7 @@ def read_file(path: str | Path, *, keep_tags: bool = True, fmt: str | None = Non
     finally:
         gc.enable()
     if progress is not None:
-        progress(position())
+        progress(done)
     return builder.frame()
 
 
