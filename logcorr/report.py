@@ -98,7 +98,7 @@ def _log_item(rec: Record, t0_us: int, colors: dict[str, str]) -> dict:
 def render_report(timeline: Timeline, spans: pd.DataFrame | None, *, trace_id: str,
                   index_url: str | None = None) -> str:
     """A self-contained HTML page (inline CSS, no scripts); `index_url` adds a link back."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    from jinja2 import Environment, PackageLoader
 
     records = timeline.records
     stamps = [r.ts_us for r in records if r.ts_us is not None]
@@ -116,7 +116,7 @@ def render_report(timeline: Timeline, spans: pd.DataFrame | None, *, trace_id: s
         total = max((stamps[-1] - t0) if stamps else 1, 1)
         rows, leftovers = [], [_log_item(r, t0, colors) for r in records]
     env = Environment(loader=PackageLoader("logcorr", "templates"),
-                      autoescape=select_autoescape(["html", "j2"]))
+                      autoescape=True)
     return env.get_template("report.html.j2").render(
         trace_id=trace_id,
         index_url=index_url,

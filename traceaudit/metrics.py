@@ -8,6 +8,7 @@ time range; each query runs against Prometheus' `query_range` API.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import requests
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from plotly.offline import get_plotlyjs
 
 # package data; deploy/compose.yaml mounts the same folder into Grafana
@@ -256,19 +257,21 @@ def figure(data: PanelData) -> go.Figure:
     for name, series in data.frame.groupby("series", sort=True):
         fig.add_trace(
             go.Scatter(
-                x=series["time"], y=series["value"], name=str(name), mode="lines",
+                x=series["time"], y=series["value"], name=html.escape(str(name), quote=False),
+                mode="lines",
                 line={"shape": "hv" if stepped else "linear"},
             )
         )
     yaxis: dict[str, Any] = {"rangemode": "tozero", **_AXIS.get(panel.unit, {})}
     if panel.value_text:
         ticks = sorted(float(v) for v in panel.value_text)
-        yaxis.update(tickvals=ticks, ticktext=[panel.value_text[_key(v)] for v in ticks],
+        texts = [html.escape(panel.value_text[_key(v)], quote=False) for v in ticks]
+        yaxis.update(tickvals=ticks, ticktext=texts,
                      range=[ticks[0] - 0.2, ticks[-1] + 0.2])
     elif not (data.frame["value"].fillna(0) > 0).any():
         yaxis["range"] = [0, 1]  # all zero: keep the axis at zero instead of plotly's -1..1
     fig.update_layout(
-        title={"text": panel.title},
+        title={"text": html.escape(panel.title, quote=False)},
         height=340,
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
         legend={"orientation": "h", "y": -0.2},
@@ -287,7 +290,7 @@ def render_html(
     panels: list[PanelData], *, prometheus: str, since: timedelta, end: datetime | None = None
 ) -> str:
     """One self-contained HTML page (plotly.js inline): a figure per panel, grouped by dashboard."""
-    env = Environment(loader=PackageLoader("traceaudit"), autoescape=select_autoescape())
+    env = Environment(loader=PackageLoader("traceaudit"), autoescape=True)
     dashboards: dict[str, list[dict[str, Any]]] = {}
     for i, data in enumerate(panels):
         dashboards.setdefault(data.panel.dashboard, []).append(

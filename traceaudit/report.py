@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,8 +17,13 @@ from traceaudit.hops import OrderAnalysis, hop_table
 from traceaudit.render import operation_table
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("traceaudit", "templates"),
-                          autoescape=jinja2.select_autoescape(["html"]))
+                          autoescape=True)  # .html.j2 is no "html" extension
 MAX_POINTS = 3000  # per hop in the distribution plot
+
+
+def _text(value: object) -> str:
+    """A label for plotly, which reads its text as HTML: escaped so it shows as sent."""
+    return html.escape(str(value), quote=False)
 
 
 def _fig_html(fig: go.Figure) -> str:
@@ -32,14 +38,15 @@ def _distributions(analysis: OrderAnalysis, hops: list[str]) -> str:
         values = analysis.calls.loc[analysis.calls["hop"] == hop, "client_us"].to_numpy() / 1000
         if len(values) > MAX_POINTS:
             values = rng.choice(values, MAX_POINTS, replace=False)
-        fig.add_trace(go.Box(x=values, name=hop, boxpoints="outliers", orientation="h"))
+        fig.add_trace(go.Box(x=values, name=_text(hop), boxpoints="outliers", orientation="h"))
     fig.update_layout(title="Latency per hop (client side, ms)", showlegend=False,
                       xaxis_title="ms")
     return _fig_html(fig)
 
 
 def _shares(table: pd.DataFrame) -> str:
-    fig = go.Figure(go.Bar(x=table["cp_share"] * 100, y=table["hop"], orientation="h",
+    fig = go.Figure(go.Bar(x=table["cp_share"] * 100, y=[_text(h) for h in table["hop"]],
+                           orientation="h",
                            text=[f"{v:.1%}" for v in table["cp_share"]],
                            marker_color=["#d62728" if t == "call" else "#7f7f7f"
                                          for t in table["type"]]))
@@ -58,7 +65,7 @@ def _p95_over_time(analysis: OrderAnalysis, hops: list[str]) -> str:
         bucket = ((frame["start_us"] - t0) // step).astype(int)
         p95 = frame.groupby(bucket)[col].quantile(0.95) / 1000
         when = pd.to_datetime((t0 + p95.index * step).astype("int64"), unit="us", utc=True)
-        fig.add_trace(go.Scatter(x=when, y=p95.to_numpy(), name=name, mode="lines+markers",
+        fig.add_trace(go.Scatter(x=when, y=p95.to_numpy(), name=_text(name), mode="lines+markers",
                                  line=dict(width=width)))
 
     line(traces, "duration_us", "order (total)", 3)
@@ -78,7 +85,7 @@ def _waterfall(analysis: OrderAnalysis, trace_id: str, title: str) -> str:
         {"id": r.Index, "parent": r.parent_row if r.parent_row in rows.index else None,
          "start": int(r.start_us), "duration": int(r.duration_us or 0), "kind": r.kind}
         for r in rows.itertuples()])}
-    label = [f"{'· ' * int(d)}{s}: {n}{_marks(r)}" for d, s, n, r in
+    label = [f"{'· ' * int(d)}{_text(s)}: {_text(n)}{_marks(r)}" for d, s, n, r in
              zip(rows["depth"] - rows["depth"].min(), rows["service"], rows["name"],
                  rows.itertuples(), strict=True)]
     color = ["#d62728" if i in cp_ids else ("#9edae5" if a else "#1f77b4")
@@ -89,7 +96,7 @@ def _waterfall(analysis: OrderAnalysis, trace_id: str, title: str) -> str:
         hovertext=[f"{lbl}<br>{d / 1000:.2f} ms, on critical path {c / 1000:.2f} ms"
                    for lbl, d, c in zip(label, rows["duration_us"].fillna(0), rows["cp_us"],
                                         strict=True)]))
-    fig.update_layout(title=f"{title} ({trace_id}) — red: on the critical path, pale: async",
+    fig.update_layout(title=f"{title} ({_text(trace_id)}) — red: on the critical path, pale: async",
                       yaxis=dict(tickvals=list(range(len(rows))), ticktext=label,
                                  autorange="reversed"),
                       xaxis_title="ms since the trace started", height=120 + 22 * len(rows))

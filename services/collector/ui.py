@@ -13,12 +13,12 @@ from typing import Any
 
 import orjson
 import structlog
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 log = structlog.get_logger()
 _ENV = Environment(
     loader=PackageLoader("services.collector", "templates"),
-    autoescape=select_autoescape(["html", "j2"]),
+    autoescape=True,
 )
 
 
