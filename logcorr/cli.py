@@ -10,7 +10,8 @@ from logcorr import grep_command
 from traceaudit._version import __version__
 
 FORMATS = click.Choice(["text", "json", "html"])
-_paths = click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+# not checked here: a path that cannot be read is a warning, the others are still read
+_paths = click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, readable=False))
 _tz = click.option("--tz", default=grep_command.ZONE, show_default=True,
                    help="Zone of timestamps written without one (UTC, +01:00, Europe/Paris).")
 _strict = click.option("--strict", is_flag=True, help="Broken lines are an error (exit 2).")
@@ -88,12 +89,14 @@ def traces(paths, since, services, errors, fmt, limit, tz, strict):
     from logcorr.traces import parse_since, summarize
 
     try:
-        files = expand_paths(list(paths) or None)
         since_us = parse_since(since) if since else None
-    except (ValueError, FileNotFoundError) as exc:
+    except ValueError as exc:
         _fail(str(exc))
+    warnings: list[str] = []
+    files = expand_paths(list(paths) or None, warnings)
     rows, broken = summarize(files, zone=_zone(tz), since_us=since_us, services=services,
-                             errors_only=errors, progress=sys.stderr.isatty())
+                             errors_only=errors, progress=sys.stderr.isatty(),
+                             warnings=warnings)
     if limit:
         rows = rows[:limit]
     if fmt == "json":
@@ -105,8 +108,9 @@ def traces(paths, since, services, errors, fmt, limit, tz, strict):
         from logcorr.traces import print_table
 
         print_table(rows)
+    _warn(warnings)
     _finish_broken(broken, strict)
-    sys.exit(0 if rows else 1)
+    sys.exit(2 if warnings else 0 if rows else 1)
 
 
 @main.command()
@@ -122,16 +126,18 @@ def index(paths, index_path, tz, strict):
     from logcorr.index import Index, default_index_path
     from logcorr.readers import expand_paths
 
-    try:
-        files = expand_paths(list(paths) or None)
-    except FileNotFoundError as exc:
-        _fail(str(exc))
+    warnings: list[str] = []
+    files = expand_paths(list(paths) or None, warnings)
+    if not files:
+        _warn(warnings)
+        _fail("nothing to index")
     path = index_path or default_index_path(files)
     started = time.perf_counter()
     idx = Index(path)
     try:
         with _byte_progress(files) as advance:
-            stats, broken = idx.update(files, zone=_zone(tz), progress=advance)
+            stats, broken = idx.update(files, zone=_zone(tz), progress=advance,
+                                       warnings=warnings)
     finally:
         idx.close()
     click.echo(
@@ -140,7 +146,16 @@ def index(paths, index_path, tz, strict):
         + (f"; {stats.skipped} compressed/stdin input(s) not indexable" if stats.skipped else ""),
         err=True,
     )
+    _warn(warnings)
     _finish_broken(broken, strict)
+    if warnings:
+        sys.exit(2)
+
+
+def _warn(warnings: list[str]) -> None:
+    """One line on stderr per path that could not be read (the others were)."""
+    for warning in warnings:
+        click.echo(f"logcorr: {warning}", err=True)
 
 
 def _byte_progress(files: list[str]):
@@ -155,7 +170,8 @@ def _byte_progress(files: list[str]):
     def bar():
         from rich.progress import Progress
 
-        total = sum(os.path.getsize(f) for f in files if os.path.isfile(f))
+        total = sum(os.path.getsize(f) for f in files if os.path.isfile(f)
+                    and os.access(f, os.R_OK))
         with Progress(transient=True) as progress:
             task = progress.add_task("indexing", total=total)
             yield lambda n: progress.advance(task, n)

@@ -132,7 +132,8 @@ def rg_literals(trace_id: str) -> list[str]:
 
 class FormMatcher:
     """Which form of one trace id a raw line carries, with boundaries (a longer hex run or
-    number holding the digits is another id)."""
+    number holding the digits is another id). The literals are found first (a plain byte
+    search) and the forms checked around them only: a 10 MB line costs milliseconds."""
 
     def __init__(self, trace_id: str) -> None:
         self.trace_id = trace_id
@@ -153,12 +154,23 @@ class FormMatcher:
                 ("hex32", r"(?<![0-9a-f])(?:0x)?[0-9a-f]{16}" + low + r"(?![0-9a-f])"),
             ]
         self._names = [name for name, _ in parts]
-        self._re = re.compile("|".join(f"({p})" for _, p in parts).encode(), re.IGNORECASE)
+        self._re = re.compile("|".join(f"({p})" for _, p in parts).encode())
+        self._literals = [lit.lower().encode() for lit in rg_literals(trace_id)]
 
     def form(self, raw: bytes) -> str | None:
-        """The first form found in `raw`, or None."""
-        m = self._re.search(raw)
-        return None if m is None else self._names[m.lastindex - 1]  # type: ignore[operator]
+        """The form found in `raw` (the first one around the first literal), or None."""
+        low = raw.lower()
+        search = self._re.search
+        for lit in self._literals:
+            at = low.find(lit)
+            while at >= 0:
+                # every form ends with its literal, and starts at most 40 bytes before it;
+                # the pattern's look-behind sees the bytes before the window too
+                m = search(low, max(0, at - 40), min(len(low), at + len(lit) + 8))
+                if m is not None:
+                    return self._names[m.lastindex - 1]  # type: ignore[operator]
+                at = low.find(lit, at + 1)
+        return None
 
 
 # Index tokens: hex runs of 16..32 digits (32/16 hex, X-Ray's 24, B3, traceparent parts),

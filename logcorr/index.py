@@ -143,23 +143,30 @@ class Index:
 
     def update(
         self, paths: list[str], zone: tzinfo = UTC,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | None = None, warnings: list[str] | None = None,
     ) -> tuple[BuildStats, Broken]:
-        """Index what is new: whole new or replaced files, the appended tail of the others."""
+        """Index what is new: whole new or replaced files, the appended tail of the others.
+        A file that cannot be read is named in `warnings` and skipped (raised without)."""
         stats, broken = BuildStats(), Broken()
         self.db.execute("PRAGMA synchronous=OFF")  # a crash mid-build costs a rebuild, no more
         self.db.execute("DROP INDEX IF EXISTS postings_trace")
         for path in paths:
-            if not is_plain(path):
-                stats.skipped += 1
+            try:
+                if not is_plain(path):
+                    stats.skipped += 1
+                    continue
+                cov = self.coverage(path)
+                if cov.file_id is None:
+                    self._forget(path)
+                    cov = Coverage(path, self._add(path), 0, 0)
+                elif cov.state == "fresh":
+                    continue
+                self._index_file(cov, zone, stats, broken, progress)
+            except OSError as exc:
+                if warnings is None:
+                    raise
+                warnings.append(f"{path}: {exc.strerror or exc}")
                 continue
-            cov = self.coverage(path)
-            if cov.file_id is None:
-                self._forget(path)
-                cov = Coverage(path, self._add(path), 0, 0)
-            elif cov.state == "fresh":
-                continue
-            self._index_file(cov, zone, stats, broken, progress)
             stats.files += 1
         self.db.execute("CREATE INDEX IF NOT EXISTS postings_trace ON postings(trace)")
         self.db.commit()
@@ -187,32 +194,158 @@ class Index:
     ) -> None:
         sampled = min(os.path.getsize(cov.path), SAMPLE_BYTES)
         sniffed = sniff(cov.path, zone).dumps()
-        offset, line_no = cov.indexed_bytes, cov.lines
-        with open(cov.path, "rb") as f:
-            f.seek(offset)
-            pending = b""
-            while chunk := f.read(CHUNK):
-                data = pending + chunk
-                cut = data.rfind(b"\n") + 1
-                data, pending = data[:cut], data[cut:]
-                posts: dict[int, array] = {}
-                line_no = postings(data, offset, line_no, posts)
-                offset += len(data)
-                self.db.executemany(
-                    "INSERT INTO postings VALUES(?, ?, ?)",
-                    ((t, cov.file_id, a.tobytes()) for t, a in posts.items()),
-                )
-                stats.postings += len(posts)
-                stats.bytes += len(data)
-                if progress:
-                    progress(len(data))
-        stats.lines += line_no - cov.lines
+        start = cov.indexed_bytes
+        end, lines = _whole_lines(cov.path, start)  # a line being written waits for next time
+
+        def flush(posts: dict[int, array]) -> None:
+            self.db.executemany("INSERT INTO postings VALUES(?, ?, ?)",
+                                ((t, cov.file_id, a.tobytes()) for t, a in posts.items()))
+            stats.postings += len(posts)
+
+        from logcorr.scan import ripgrep
+
+        rg = ripgrep()
+        if rg and end > start:
+            _rg_postings(rg, cov.path, start, end, cov.lines, flush, progress)
+        elif end > start:
+            _python_postings(cov.path, start, end, cov.lines, flush, progress)
+        stats.bytes += end - start
+        stats.lines += lines
         st = os.stat(cov.path)
         self.db.execute(
             "UPDATE files SET size=?, mtime_ns=?, indexed_bytes=?, lines=?, format=?, sampled=? "
             "WHERE id=?",
-            (st.st_size, st.st_mtime_ns, offset, line_no, sniffed, sampled, cov.file_id),
+            (st.st_size, st.st_mtime_ns, end, cov.lines + lines, sniffed, sampled, cov.file_id),
         )
+
+
+def _whole_lines(path: str, start: int) -> tuple[int, int]:
+    """(the offset after the file's last newline, the newlines from `start` to there)."""
+    lines = 0
+    end = start
+    with open(path, "rb") as f:
+        f.seek(start)
+        offset = start
+        while chunk := f.read(CHUNK):
+            lines += chunk.count(b"\n")
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                end = offset + cut + 1
+            offset += len(chunk)
+    return end, lines
+
+
+# What ripgrep reports (-o): span and parent ids after their key, eaten so that they are not
+# posted (a trace id is never looked up by them); UUIDs; hex runs of 16+ digits; decimals
+# after a `trace_id` key, with the byte that ends them (ripgrep's regex has no look-around).
+_RG_TOKENS = (r"[sS]pan_?[iI][dD]\W{1,4}[0-9a-fA-F]{16}|[pP]arent_?[iI][dD]\W{1,4}[0-9a-fA-F]{16}"
+              r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+              r"|[0-9a-fA-F]{16,}|[tT]race_?[iI][dD]\W{1,4}[0-9]{1,20}[^0-9a-zA-Z]")
+FLUSH = 200_000  # postings kept in memory before they are written
+
+
+def _rg_postings(rg: str, path: str, start: int, end: int, first_line: int, flush,
+                 progress: Callable[[int], None] | None) -> None:
+    """Post the id tokens of bytes [start, end) of a file, found by ripgrep (`-o`): each
+    posting is (line, offset of the token); grep finds the token's line from there."""
+    import subprocess
+
+    cmd = [rg, "--no-config", "-o", "-n", "-b", "-a", "--no-filename", "--no-heading",
+           "--color=never", "--no-unicode", "-e", _RG_TOKENS, "-"]
+    posts: dict[int, array] = {}
+    last: dict[int, int] = {}
+    kept = 0
+    reported = start
+    with open(path, "rb") as f:
+        f.seek(start)
+        with subprocess.Popen(cmd, stdin=subprocess.PIPE if end < os.path.getsize(path)
+                              else f, stdout=subprocess.PIPE) as proc:
+            assert proc.stdout is not None
+            if proc.stdin is not None:  # only whole lines: feed them
+                _feed(proc.stdin, f, end - start)
+            for out in proc.stdout:
+                line_no, offset, token = out.split(b":", 2)
+                key = _token_key(token.rstrip(b"\n"))
+                if key is None:
+                    continue
+                line = int(line_no) + first_line
+                if last.get(key) == line:
+                    continue
+                last[key] = line
+                at = int(offset) + start
+                if at >= end:
+                    break
+                found = posts.get(key)
+                if found is None:
+                    found = posts[key] = array("q")
+                found.extend((line, at))
+                kept += 1
+                if kept >= FLUSH:
+                    flush(posts)
+                    posts, last, kept = {}, {}, 0
+                    if progress:
+                        progress(at - reported)
+                    reported = at
+    flush(posts)
+    if progress:
+        progress(end - reported)
+
+
+def _feed(pipe, f, size: int) -> None:
+    import threading
+
+    def run() -> None:
+        left = size
+        try:
+            while left > 0 and (chunk := f.read(min(CHUNK, left))):
+                pipe.write(chunk)
+                left -= len(chunk)
+        finally:
+            pipe.close()
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def _token_key(token: bytes) -> int | None:
+    """The index key of one token ripgrep reported; None for one that is not posted."""
+    first = token[:1]
+    if first in (b"s", b"S", b"p", b"P"):
+        return None
+    if first in (b"t", b"T"):
+        digits = token[:-1]
+        i = len(digits)
+        while i and digits[i - 1:i].isdigit():
+            i -= 1
+        value = int(digits[i:])
+        return value - (1 << 63) if 0 < value < 1 << 64 else None
+    if len(token) == 36 and token[8:9] == b"-":
+        value = int(token[19:23] + token[24:], 16)
+    elif 17 <= len(token) <= 20 and token.isdigit() and int(token) < 1 << 64:
+        value = int(token)  # a Datadog decimal id (no 16/24/32-hex id is this long)
+    elif len(token) <= 32:
+        value = int(token[-16:], 16)
+    else:
+        return None
+    return value - (1 << 63) if value else None
+
+
+def _python_postings(path: str, start: int, end: int, first_line: int, flush,
+                     progress: Callable[[int], None] | None) -> None:
+    """The same postings without ripgrep (Python's regex: slower)."""
+    offset, line_no = start, first_line
+    with open(path, "rb") as f:
+        f.seek(start)
+        pending = b""
+        while offset < end and (chunk := f.read(min(CHUNK, end - offset - len(pending)))):
+            data = pending + chunk
+            cut = data.rfind(b"\n") + 1
+            data, pending = data[:cut], data[cut:]
+            posts: dict[int, array] = {}
+            line_no = postings(data, offset, line_no, posts)
+            offset += len(data)
+            flush(posts)
+            if progress:
+                progress(len(data))
 
 
 def postings(data: bytes, offset: int, line_no: int, posts: dict[int, array]) -> int:

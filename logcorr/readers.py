@@ -72,7 +72,7 @@ def expand_paths(paths: Iterable[str] | None, errors: list[str] | None = None) -
             _missing(f"no files match {p}", errors)
         for m in matches:
             if os.path.isdir(m):
-                out.extend(_log_files(m))
+                out.extend(_log_files(m, errors))
             elif os.path.exists(m) or os.path.islink(m):
                 out.append(m)
             else:
@@ -87,11 +87,15 @@ def _missing(message: str, errors: list[str] | None) -> None:
     errors.append(message)
 
 
-def _log_files(folder: str) -> list[str]:
+def _log_files(folder: str, errors: list[str] | None = None) -> list[str]:
     """Every file of a folder tree but hidden ones and binary ones (`_is_binary`; gzip files
     are read). Unreadable files are kept: reading them names them in a warning."""
     found = []
-    for root, dirs, files in os.walk(folder):
+    def unreadable(exc: OSError) -> None:
+        if errors is not None:
+            errors.append(f"{exc.filename}: {exc.strerror}")
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             path = os.path.join(root, name)

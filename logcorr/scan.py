@@ -151,8 +151,10 @@ class TraceScan:
             for line_no, offset, raw in found:
                 if line_no <= consumed:
                     continue
-                if raw is None:
+                if raw is None:  # an index posting: the offset is in the line
+                    offset = _line_start(fd, offset)
                     raw = _line_at(fd, offset)
+                consumed = line_no  # a line is read once, whatever its postings
                 kept = self.keep(raw, fmt, path, line_no, offset)
                 if kept and kept[-1].parsed:
                     kept[-1].extra = _continuations(fd, offset + len(raw) + 1, fmt, path)
@@ -207,6 +209,19 @@ def _line_at(fd: int, offset: int) -> bytes:
         if len(chunk) < size:
             return chunk
         size *= 4
+
+
+def _line_start(fd: int, offset: int) -> int:
+    """The offset of the start of the line holding byte `offset`."""
+    end = offset
+    while end > 0:
+        size = min(end, _STEP)
+        chunk = os.pread(fd, size, end - size)
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            return end - size + cut + 1
+        end -= size
+    return 0
 
 
 def _continuations(fd: int, offset: int, fmt: FileFormat, path: str) -> list[str]:

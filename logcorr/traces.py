@@ -62,25 +62,23 @@ def summarize(
     services: Iterable[str] = (),
     errors_only: bool = False,
     progress: bool = False,
+    warnings: list[str] | None = None,
 ) -> tuple[list[TraceSummary], Broken]:
-    """Summaries of every trace in `files`, newest first (64- and 128-bit ids folded together)."""
+    """Summaries of every trace in `files`, newest first (64- and 128-bit ids folded together).
+
+    A file that cannot be read is named in `warnings` (`PATH: reason`) and skipped.
+    """
     broken = Broken()
     by_low: dict[str, TraceSummary] = {}
     for path in _progress(files, progress):
-        for rec in read_records(path, broken, zone):
-            if rec.trace_id is None:
-                continue
-            row = by_low.get(rec.trace_id[-16:])
-            if row is None:
-                row = by_low[rec.trace_id[-16:]] = TraceSummary(rec.trace_id)
-            elif len(rec.trace_id) > len(row.trace_id):
-                row.trace_id = rec.trace_id
-            row.lines += 1
-            row.services.add(rec.service)
-            row.errors += rec.error
-            if rec.ts_us is not None:
-                row.first_us = rec.ts_us if row.first_us is None else min(row.first_us, rec.ts_us)
-                row.last_us = rec.ts_us if row.last_us is None else max(row.last_us, rec.ts_us)
+        try:
+            _add_file(path, broken, zone, by_low)
+        except (OSError, EOFError) as exc:
+            if warnings is None:
+                raise
+            from logcorr.scan import describe
+
+            warnings.append(describe(path, exc))
     wanted = set(services)
     rows = [
         r for r in by_low.values()
@@ -90,6 +88,24 @@ def summarize(
     ]
     rows.sort(key=lambda r: r.first_us or 0, reverse=True)
     return rows, broken
+
+
+def _add_file(path: str, broken: Broken, zone: tzinfo, by_low: dict[str, TraceSummary]) -> None:
+    """Fold one file's records into the summaries."""
+    for rec in read_records(path, broken, zone):
+        if rec.trace_id is None:
+            continue
+        row = by_low.get(rec.trace_id[-16:])
+        if row is None:
+            row = by_low[rec.trace_id[-16:]] = TraceSummary(rec.trace_id)
+        elif len(rec.trace_id) > len(row.trace_id):
+            row.trace_id = rec.trace_id
+        row.lines += 1
+        row.services.add(rec.service)
+        row.errors += rec.error
+        if rec.ts_us is not None:
+            row.first_us = rec.ts_us if row.first_us is None else min(row.first_us, rec.ts_us)
+            row.last_us = rec.ts_us if row.last_us is None else max(row.last_us, rec.ts_us)
 
 
 def _progress(files: list[str], show: bool):
