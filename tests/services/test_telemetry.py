@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
-import time
 
 import httpx
 import pytest
@@ -152,38 +150,17 @@ def test_one_order_is_one_trace_with_logs_and_metrics(stack, shop):
                for s in notification["messages_consumed"].samples)
 
 
-def _latencies(shop: Shop, n: int) -> list[float]:
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        shop.order()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def _up_down_medians(stack, shop: Shop, block: int, alternations: int) -> tuple[float, float]:
-    """Median latency with the collector up and stopped, in alternating blocks (up, down, …, up).
-
-    Interleaving makes a drift of the shared machine's load hit both sides alike.
-    """
-    up: list[float] = []
-    down: list[float] = []
-    for _ in range(alternations):
-        up += _latencies(shop, block)
-        stack.stop("collector")
-        try:
-            down += _latencies(shop, block)
-        finally:
-            stack.start("collector")
-    up += _latencies(shop, block)
-    return statistics.median(up), statistics.median(down)
-
-
-def test_orders_succeed_at_normal_speed_with_the_collector_stopped(stack, shop):
-    _latencies(shop, 5)  # warm up
-    # 100 orders with the collector stopped, 120 with it up; every order must succeed
-    # (`shop.order` asserts 200) and the median must stay within 10%
-    normal, dead = _up_down_medians(stack, shop, block=20, alternations=5)
-    assert dead <= normal * 1.10, (
-        f"orders slower with the collector stopped: {dead * 1000:.1f} ms vs "
-        f"{normal * 1000:.1f} ms with it up")
+def test_orders_succeed_with_the_collector_stopped(stack, shop):
+    """No export error reaches a caller: with the collector stopped every order succeeds (their
+    spans are dropped), and once it is back the next order's trace arrives whole. How fast the
+    orders are meanwhile is measured by bench/bench_collector_down.py, not asserted here."""
+    stack.stop("collector")
+    try:
+        responses = [shop.order() for _ in range(20)]  # `shop.order` asserts 200
+        assert all(r.json() for r in responses)  # each answered with its order id
+        for service in HTTP_SERVICES:
+            assert httpx.get(f"{stack.url(service)}/health/live", timeout=5).status_code == 200
+    finally:
+        stack.start("collector")
+    trace_id = shop.order().headers["x-trace-id"]
+    wait_for_trace(stack.collector_url, trace_id, _complete, TRACE_TIMEOUT_S)
