@@ -17,7 +17,8 @@ from services.common.errors import current_trace_id, error_body, error_response
 from services.common.http import make_client
 from services.gateway import proxy, web
 from services.gateway.config import GatewaySettings, get_gateway_settings
-from services.gateway.upstreams import ROUTES, upstream_for, upstream_names
+from services.gateway.guard import PathGuard
+from services.gateway.upstreams import ROUTES, allowed_methods, upstream_for, upstream_names
 
 CORS_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
 CORS_HEADERS = ["content-type", "accept", "idempotency-key", "traceparent", "tracestate", "b3"]
@@ -98,6 +99,7 @@ def build_app(gw: GatewaySettings | None = None) -> FastAPI:
         max_age=3600,
     )
     app.add_middleware(TraceIdHeader)
+    app.add_middleware(PathGuard)  # outermost: before CORS, tracing and routing
 
     @app.api_route(
         "/api/v1/{rest:path}",
@@ -111,6 +113,12 @@ def build_app(gw: GatewaySettings | None = None) -> FastAPI:
             return error_response(
                 404, f"No route for {request.url.path}; routed prefixes: {prefixes}", None, request
             )
+        methods = allowed_methods(request.url.path)
+        if not methods:
+            return error_response(404, f"No route for {request.url.path}", None, request)
+        if request.method not in methods:
+            return error_response(405, f"{request.method} is not allowed on {request.url.path}",
+                                  None, request, headers={"Allow": ", ".join(methods)})
         _name_server_span(request)
         try:
             return await proxy.forward(clients[upstream], upstream, request)
