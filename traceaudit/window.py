@@ -49,10 +49,20 @@ class Window:
     def end_us(self) -> int:
         return _us(self.end)
 
-    def split(self) -> tuple[Window, Window]:
-        """The two halves (for sources whose answer was cut at their limit)."""
+    def split(self, step: timedelta | None = None) -> tuple[Window, Window]:
+        """The two halves (for sources whose answer was cut at their limit); with `step`, cut
+        at a whole multiple of it since the epoch (Tempo's seconds)."""
         mid = self.start + (self.end - self.start) / 2
+        if step:
+            steps = (mid - _EPOCH) // step
+            mid = max(_EPOCH + steps * step, self.start + step)
         return Window(self.start, mid), Window(mid, self.end)
+
+    def widened(self, step: timedelta) -> Window:
+        """The smallest window of whole `step`s (since the epoch) that holds this one."""
+        start = _EPOCH + ((self.start - _EPOCH) // step) * step
+        end = _EPOCH + -((_EPOCH - self.end) // step) * step
+        return Window(start, end)
 
     def as_dict(self) -> dict:
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}
@@ -63,6 +73,9 @@ def rfc3339(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _us(when: datetime) -> int:
-    delta = when - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = when - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

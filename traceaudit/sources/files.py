@@ -203,3 +203,54 @@ def read_file(path: str | Path, *, keep_tags: bool = True, fmt: str | None = Non
 def _is_span_list(head: bytes) -> bool:
     text = head.lstrip(_WS)
     return text[:1] == b"[" and text[1:].lstrip(_WS)[:1] == b"{"
+
+
+class FileSource:
+    """A trace file as a `TraceSource` (the window is not applied: a file is what was saved)."""
+
+    kind = "file"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.url = str(path)
+        self.cut_off = False
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+
+    def _traces(self) -> list[list[dict]]:
+        return [t for chunk in iter_file_traces(self.path) for t in chunk]
+
+    def iter_pages(self, window=None, *, service=None, span=None, limit=1000,
+                   progress=None) -> Iterator[list[list[dict]]]:
+        traces = self._traces()
+        if progress is not None:
+            progress(len(traces))
+        if traces:
+            yield traces
+
+    def trace(self, trace_id: str) -> list[dict]:
+        from traceaudit.sources.base import TraceNotFound
+
+        want = normalize_trace_id(trace_id)
+        for trace in self._traces():
+            spans = [s for s in trace if isinstance(s, dict)
+                     and _same(normalize_trace_id(s.get("traceId")), want)]
+            if spans:
+                return spans
+        raise TraceNotFound(f"{self.path}: no trace {trace_id}")
+
+    def services(self) -> list[str]:
+        return sorted({str((s.get("localEndpoint") or {}).get("serviceName")).lower()
+                       for t in self._traces() for s in t if isinstance(s, dict)
+                       and (s.get("localEndpoint") or {}).get("serviceName")})
+
+    def span_names(self, service: str) -> list[str]:
+        return sorted({str(s.get("name") or "").lower() for t in self._traces() for s in t
+                       if isinstance(s, dict) and str((s.get("localEndpoint") or {})
+                                                      .get("serviceName")).lower()
+                       == service.lower()})
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    """One trace: equal ids, or a 64-bit id and a 128-bit id's low half (Zipkin's rule)."""
+    return a is not None and b is not None and a[-16:] == b[-16:]
