@@ -58,7 +58,7 @@ def _fail(message: str) -> None:
 @click.group()
 @click.version_option(__version__, prog_name="traceaudit")
 def main() -> None:
-    """Which hop of an operation costs the most time, from any Zipkin v2 API."""
+    """Which hop of an operation costs the most time, from Zipkin, Jaeger, Tempo or a file."""
 
 
 def fetch_options(f):
@@ -77,10 +77,65 @@ def fetch_options(f):
         click.option("--limit", default=1000, show_default=True, type=click.IntRange(1),
                      help="Traces per Zipkin query (the window is walked page by page)."),
         click.option("--from-file", "from_file", type=click.Path(dir_okay=False),
-                     help="Read saved /api/v2/traces JSON instead of asking Zipkin."),
+                     help="Read a saved trace file (Zipkin, Jaeger or OTLP JSON, .gz too)."),
+        *SOURCE_OPTIONS,
     ]):
         f = option(f)
     return f
+
+
+def _stash(ctx: click.Context, param: click.Parameter, value):
+    ctx.meta[f"traceaudit.{param.name}"] = value
+    return value
+
+
+# where traces come from, beside --zipkin (kept): read through `_open_source()`, not passed on
+SOURCE_OPTIONS = [
+    click.option("--source", "source", type=click.Choice(["zipkin", "jaeger", "tempo", "file"]),
+                 expose_value=False, callback=_stash, help="Trace backend (default: from the "
+                 "URL's scheme, else zipkin)."),
+    click.option("--url", "url", expose_value=False, callback=_stash, metavar="URL",
+                 help="Backend base URL, or a file; jaeger+http://…, tempo+http://… name the "
+                 "backend [default: $TRACEAUDIT_URL, else --zipkin]."),
+    click.option("--header", "header", multiple=True, expose_value=False, callback=_stash,
+                 metavar="'NAME: VALUE'", help="Send this header to the backend (auth, "
+                 "X-Scope-OrgID; repeatable; never printed)."),
+]
+
+
+def source_options(f):
+    """--source, --url and --header (what `fetch_options` also adds)."""
+    for option in reversed(SOURCE_OPTIONS):
+        f = option(f)
+    return f
+
+
+def _open_source(zipkin_url: str):
+    """The `TraceSource` of --source/--url/--header, else $TRACEAUDIT_URL, else --zipkin."""
+    import os
+
+    from traceaudit.sources import build_source
+
+    ctx = click.get_current_context()
+    source = ctx.meta.get("traceaudit.source")
+    url = ctx.meta.get("traceaudit.url")
+    explicit = ctx.get_parameter_source("zipkin_url") not in (
+        None, click.core.ParameterSource.DEFAULT)
+    if url is None and source in (None, "zipkin") \
+            and (explicit or not os.environ.get("TRACEAUDIT_URL")):
+        url, source = zipkin_url, "zipkin"
+    try:
+        return build_source(url, source=source, headers=ctx.meta.get("traceaudit.header") or ())
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+
+
+def _links_ui(zipkin_ui: str | None, zipkin_url: str, from_file) -> str | None:
+    """The Zipkin UI of trace links: --zipkin-ui, else the Zipkin read (none for others)."""
+    if zipkin_ui or from_file:
+        return zipkin_ui
+    source = _open_source(zipkin_url)
+    return source.url if source.kind == "zipkin" else None
 
 
 def _progress() -> Progress:
@@ -92,12 +147,16 @@ def _progress() -> Progress:
 
 
 def load_spans(*, zipkin_url, service, span_name, since, until, limit, from_file):
-    """Spans DataFrame from a file or a Zipkin window; exits 2 with one line on failure."""
+    """Spans DataFrame from a file or a source's window; exits 2 with one line on failure."""
     from traceaudit._jsonstream import JsonShapeError
+    from traceaudit.sources import SourceError
     from traceaudit.spans import read_spans, spans_frame
-    from traceaudit.zipkin import Window, ZipkinClient, ZipkinError
+    from traceaudit.window import Window
 
     try:
+        source = None if from_file else _open_source(zipkin_url)
+        if source is not None and source.kind == "file":
+            from_file = source.url
         if from_file:
             path = Path(from_file)
             if not path.is_file():
@@ -108,17 +167,18 @@ def load_spans(*, zipkin_url, service, span_name, since, until, limit, from_file
                                    progress=lambda done: bar.update(task, completed=done))
             return spans, {"file": str(path)}, False
         window = Window.parse(since, until)
-        client = ZipkinClient(zipkin_url)
         with _progress() as bar:
-            task = bar.add_task(f"fetching traces from {client.base_url}", total=None)
+            task = bar.add_task(f"fetching traces from {source.url}", total=None)
             pages = []
-            for page in client.iter_pages(window, service=service, span=span_name, limit=limit):
+            for page in source.iter_pages(window, service=service, span=span_name, limit=limit):
                 pages.append(page)
                 bar.update(task, advance=len(page),
                            description=f"fetched {sum(map(len, pages))} traces")
         spans = spans_frame((t for page in pages for t in page), keep_tags=False)
-        return spans, {**window.as_dict(), "zipkin": client.base_url}, client.cut_off
-    except ZipkinError as exc:
+        where = {"zipkin": source.url} if source.kind == "zipkin" else \
+            {"source": source.kind, "url": source.url}
+        return spans, {**window.as_dict(), **where}, source.cut_off
+    except SourceError as exc:
         _fail(str(exc))
     except JsonShapeError as exc:
         _fail(f"{from_file}: {exc}")
@@ -210,7 +270,7 @@ def orders(zipkin_url, service, span_name, since, until, limit, from_file, calle
     report = None
     if not no_html and len(analysis.traces):
         report = render_report(analysis, html or _default_report("orders"), window=window,
-                               zipkin_ui=zipkin_ui or (None if from_file else zipkin_url))
+                               zipkin_ui=_links_ui(zipkin_ui, zipkin_url, from_file))
     doc = orders_doc(analysis, window=window, async_rows=async_table(analysis),
                      by_operation=by == "operation", report=str(report) if report else None)
     width = None if sys.stdout.isatty() else _WIDE
@@ -239,6 +299,7 @@ def _no_endpoint(spans, service: str, span_name: str, **source) -> None:
 
 
 @main.command("endpoints")
+@source_options
 @click.option("--zipkin", "zipkin_url", default=_default_zipkin_url,
               show_default="$ZIPKIN_URL or http://127.0.0.1:9411",
               help="Zipkin base URL (without /api/v2).")
@@ -282,16 +343,17 @@ def endpoints_command(zipkin_url, since, until, limit, from_file, fmt):
               help="Where to save the traces (/api/v2/traces JSON).")
 def fetch(zipkin_url, service, span_name, since, until, limit, from_file, output):
     """Save the traces of a window as /api/v2/traces JSON (one trace per line)."""
-    from traceaudit.zipkin import Window, ZipkinClient, ZipkinError
+    from traceaudit.sources import SourceError
+    from traceaudit.window import Window
 
     if from_file:
-        _fail("fetch reads from Zipkin; --from-file makes no sense here")
+        _fail("fetch reads from a trace backend; --from-file makes no sense here")
     try:
         window = Window.parse(since, until)
-        client = ZipkinClient(zipkin_url)
+        client = _open_source(zipkin_url)
         count = 0
         with open(output, "wb") as fh, _progress() as bar:
-            task = bar.add_task(f"fetching from {client.base_url}", total=None)
+            task = bar.add_task(f"fetching from {client.url}", total=None)
             fh.write(b"[")
             for page in client.iter_pages(window, service=service, span=span_name, limit=limit):
                 for trace in page:
@@ -299,32 +361,29 @@ def fetch(zipkin_url, service, span_name, since, until, limit, from_file, output
                     count += 1
                 bar.update(task, advance=len(page), description=f"fetched {count} traces")
             fh.write(b"]\n")
-    except (ZipkinError, ValueError) as exc:
+    except (SourceError, ValueError) as exc:
         _fail(str(exc))
     _err().print(f"saved {count} traces to {output}")
 
 
 def _side(value: str, opts: dict) -> list:
-    """A diff side's raw traces: a saved file, or a window `2h..1h` / `1h` from Zipkin."""
-    from traceaudit.zipkin import Window, ZipkinClient, ZipkinError
+    """A diff side's raw traces: a saved file (any format), or a window `2h..1h` / `1h`."""
+    from traceaudit.sources import FileFormatError, SourceError
+    from traceaudit.sources.files import iter_file_traces
+    from traceaudit.window import Window
 
     try:
         if Path(value).is_file():
-            doc = orjson.loads(Path(value).read_bytes())
-            if isinstance(doc, list) and doc and isinstance(doc[0], dict):
-                doc = [doc]  # one trace (/api/v2/trace/{id})
-            if not isinstance(doc, list):
-                _fail(f"{value}: not a list of traces")
-            return doc
+            return [t for chunk in iter_file_traces(value) for t in chunk]
         since, _, until = value.partition("..")
         window = Window.parse(since, until or None)
-        client = ZipkinClient(opts["zipkin_url"])
+        client = _open_source(opts["zipkin_url"])
         return [t for page in client.iter_pages(window, service=opts["service"],
                                                 span=opts["span_name"], limit=opts["limit"])
                 for t in page]
-    except orjson.JSONDecodeError as exc:
-        _fail(f"{value}: not JSON ({exc})")
-    except (ZipkinError, ValueError) as exc:
+    except FileFormatError as exc:
+        _fail(f"{value}: {exc}")
+    except (SourceError, ValueError) as exc:
         _fail(str(exc))
 
 
@@ -358,7 +417,7 @@ def diff(zipkin_url, service, span_name, since, until, limit, from_file, baselin
     if html:
         files = all(Path(v).is_file() for v in (baseline, current))
         report = render_diff(result, *sides, html, sources=(baseline, current),
-                             zipkin_ui=zipkin_ui or (None if files else zipkin_url))
+                             zipkin_ui=_links_ui(zipkin_ui, zipkin_url, files))
     table = result.table()
     if fmt == "json":
         doc = result.as_dict()

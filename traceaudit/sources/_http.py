@@ -20,13 +20,13 @@ class SourceError(RuntimeError):
 
 
 def parse_headers(values: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """`Name: value` strings (the CLI's `--header`) as a dict; a ValueError names only the
-    header's name, never its value."""
+    """`Name: value` strings (the CLI's `--header`) as a dict; a ValueError says which one by
+    its position, never by its text (it may hold a token)."""
     out = {}
-    for value in values:
+    for number, value in enumerate(values, 1):
         name, sep, rest = value.partition(":")
         if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
-            raise ValueError(f"--header {name.strip()[:40]!r}…: expected 'Name: value'")
+            raise ValueError(f"--header number {number}: expected 'Name: value'")
         out[name.strip()] = rest.strip()
     return out
 

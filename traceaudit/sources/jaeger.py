@@ -70,27 +70,25 @@ class JaegerSource:
         url = f"api/services/{quote(service, safe='')}/operations"
         return _names(_data(self.http.get_json(url), self.http.url(url)), self.http.url(url))
 
-    def _resolve(self, service: str | None, span: str | None) -> tuple[str | None, str | None]:
-        if service is None:
-            raise SourceError(f"{self.url}: Jaeger searches need a service (--service)")
-        service = resolve_name(service, self.services())
-        if span is not None:
-            span = resolve_name(span, self.span_names(service))
-        return service, span
-
     def iter_pages(self, window: Window, *, service: str | None = None,
                    span: str | None = None, limit: int = 1000,
                    progress: Progress | None = None) -> Iterator[list[list[dict]]]:
-        service, span = self._resolve(service, span)
+        """Jaeger searches one service at a time: without `service`, every service in turn."""
+        known = self.services()
+        services = [resolve_name(service, known)] if service else known
         search = self._search_v3 if self.api == "v3" else self._search_v1
-        paged = Paged(lambda w, n: search(w, service, span, n), trace_key, limit=limit,
-                      resolution=timedelta(milliseconds=1))
+        seen: set[str] = set()
         self.cut_off = False
-        for page in paged.pages(window):
-            yield page
-            if progress is not None:
-                progress(len(paged.seen))
-        self.cut_off = paged.cut_off
+        for name in services:
+            op = resolve_name(span, self.span_names(name)) if span else None
+            paged = Paged(lambda w, n, s=name, o=op: search(w, s, o, n), trace_key,
+                          limit=limit, resolution=timedelta(milliseconds=1))
+            paged.seen = seen  # a trace found through another service is not read again
+            for page in paged.pages(window):
+                yield page
+                if progress is not None:
+                    progress(len(seen))
+            self.cut_off |= paged.cut_off
 
     def _search_v3(self, window: Window, service: str, span: str | None,
                    limit: int) -> list[list[dict]]:

@@ -76,9 +76,13 @@ def test_a_jaeger_error_envelope_is_quoted():
     assert str(err.value) == f"{server.url}/api/traces: HTTP 400: parameter 'service' is required"
 
 
-def test_a_search_needs_a_service(traces):
-    with Replay(jaeger_route(traces)) as server, pytest.raises(SourceError, match="service"):
-        list(JaegerSource(server.url).iter_pages(window_of(traces), service=None))
+def test_without_a_service_every_service_is_searched_once(traces):
+    with Replay(jaeger_route(traces)) as server:
+        source = JaegerSource(server.url)
+        got = [t for p in source.iter_pages(window_of(traces), service=None) for t in p]
+        asked = {q["query.service_name"] for _, q, _ in server.paths("/api/v3/traces")}
+    assert len(got) == 60 and len({t[0]["traceId"] for t in got}) == 60
+    assert asked == {"customer", "gateway", "notification", "order", "payment", "product"}
 
 
 @pytest.mark.parametrize("api, name, durations", [
