@@ -143,7 +143,8 @@ def index(paths, index_path, tz, strict):
     click.echo(
         f"{path}: indexed {stats.files} file(s), {stats.bytes / 1e6:.1f} MB, {stats.lines} lines, "
         f"{stats.postings} postings in {time.perf_counter() - started:.2f}s"
-        + (f"; {stats.skipped} compressed/stdin input(s) not indexable" if stats.skipped else ""),
+        + (f"; {stats.skipped} input(s) not indexable (stdin, .gz without indexed_gzip)"
+           if stats.skipped else ""),
         err=True,
     )
     _warn(warnings)

@@ -126,7 +126,8 @@ def _from_index(
         if fmt:
             scan.know(path, fmt)
     for path, found in places.items():
-        records.extend(scan.at(path, ((line, off, None) for line, off in found)))
+        records.extend(scan.at(path, ((line, off, None) for line, off in found),
+                               covered[path].gz_points))
     for path in by_id.values():
         cov = covered[path]
         if cov.state == "appended":

@@ -23,7 +23,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files(
   id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, size INTEGER, mtime_ns INTEGER,
-  head BLOB, indexed_bytes INTEGER, lines INTEGER, broken INTEGER, format TEXT, sampled INTEGER);
+  head BLOB, indexed_bytes INTEGER, lines INTEGER, broken INTEGER, format TEXT, sampled INTEGER,
+  gz_points BLOB);
 CREATE TABLE IF NOT EXISTS postings(trace INTEGER NOT NULL, file INTEGER NOT NULL, places BLOB);
 """
 
@@ -38,17 +39,20 @@ class Coverage:
     """How much of a file the index holds: all of it, its head (appended since), or nothing."""
 
     def __init__(self, path: str, file_id: int | None, indexed_bytes: int = 0, lines: int = 0,
-                 format: str | None = None) -> None:
+                 format: str | None = None, gz_points: bytes | None = None) -> None:
         self.path = path
         self.file_id = file_id
         self.indexed_bytes = indexed_bytes
         self.lines = lines
         self.format = format  # the file's sniffed format, while its sampled head is unchanged
+        self.gz_points = gz_points  # a `.gz` file's seek points (it is fresh or missing)
 
     @property
     def state(self) -> str:
         if self.file_id is None:
             return "missing"
+        if self.gz_points is not None:
+            return "fresh"
         return "fresh" if self.indexed_bytes >= os.path.getsize(self.path) else "appended"
 
 
@@ -74,7 +78,7 @@ class Index:
         if version is None:
             self.db.execute("INSERT INTO meta VALUES('version', ?)", (SCHEMA_VERSION,))
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(files)")}
-        for column in ("format TEXT", "sampled INTEGER"):  # added to version 1 later
+        for column in ("format TEXT", "sampled INTEGER", "gz_points BLOB"):  # added later
             if column.split()[0] not in columns:
                 self.db.execute(f"ALTER TABLE files ADD COLUMN {column}")
         self.db.commit()
@@ -106,10 +110,17 @@ class Index:
         """What the index holds of `path`; nothing when the file was replaced or truncated."""
         cur = self.db.execute("SELECT * FROM files WHERE path=?", (os.path.abspath(path),))
         row = cur.fetchone()
-        if row is None or not is_plain(path):
+        if row is None or path == "-":
             return Coverage(path, None)
         known = dict(zip((c[0] for c in cur.description), row, strict=True))
         st = os.stat(path)
+        if known.get("gz_points") is not None:  # a .gz file: the same bytes, or nothing
+            if (st.st_size, st.st_mtime_ns) != (known["size"], known["mtime_ns"]):
+                return Coverage(path, None)
+            return Coverage(path, known["id"], known["indexed_bytes"], known["lines"],
+                            known.get("format"), known["gz_points"])
+        if not is_plain(path):
+            return Coverage(path, None)
         with open(path, "rb") as f:
             same_head = f.read(len(known["head"])) == known["head"]
         size_then = known["size"] or 0
@@ -152,7 +163,7 @@ class Index:
         self.db.execute("DROP INDEX IF EXISTS postings_trace")
         for path in paths:
             try:
-                if not is_plain(path):
+                if path == "-":
                     stats.skipped += 1
                     continue
                 cov = self.coverage(path)
@@ -161,7 +172,13 @@ class Index:
                     cov = Coverage(path, self._add(path), 0, 0)
                 elif cov.state == "fresh":
                     continue
-                self._index_file(cov, zone, stats, broken, progress)
+                if is_plain(path):
+                    self._index_file(cov, zone, stats, broken, progress)
+                elif _has_indexed_gzip():
+                    self._index_gz(cov, zone, stats, progress)
+                else:
+                    stats.skipped += 1
+                    continue
             except OSError as exc:
                 if warnings is None:
                     raise
@@ -219,6 +236,63 @@ class Index:
         )
 
 
+    def _index_gz(self, cov: Coverage, zone: tzinfo, stats: BuildStats,
+                  progress: Callable[[int], None] | None) -> None:
+        """Post a `.gz` file's tokens (offsets in its text) and keep its seek points."""
+        from logcorr.gzindex import export, open_gz
+        from logcorr.scan import ripgrep
+
+        sniffed = sniff(cov.path, zone).dumps()
+        size = os.path.getsize(cov.path)
+
+        def flush(posts: dict[int, array]) -> None:
+            self.db.executemany("INSERT INTO postings VALUES(?, ?, ?)",
+                                ((t, cov.file_id, a.tobytes()) for t, a in posts.items()))
+            stats.postings += len(posts)
+
+        f = open_gz(cov.path)
+        try:
+            counted = _Counted(f)
+            rg = ripgrep()
+            if rg:
+                _rg_postings(rg, None, 0, None, 0, flush, None, source=counted)
+            else:
+                _python_postings(None, 0, None, 0, flush, None, source=counted)
+            points = export(f)
+        finally:
+            f.close()
+        if progress:
+            progress(size)
+        stats.bytes += counted.bytes
+        stats.lines += counted.lines
+        st = os.stat(cov.path)
+        self.db.execute(
+            "UPDATE files SET size=?, mtime_ns=?, indexed_bytes=?, lines=?, format=?, sampled=?, "
+            "gz_points=? WHERE id=?",
+            (st.st_size, st.st_mtime_ns, counted.bytes, counted.lines, sniffed, -1, points,
+             cov.file_id),
+        )
+
+
+def _has_indexed_gzip() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("indexed_gzip") is not None
+
+
+class _Counted:
+    """A stream read to its end, counting its bytes and lines on the way."""
+
+    def __init__(self, f) -> None:
+        self.f, self.bytes, self.lines = f, 0, 0
+
+    def read(self, size: int) -> bytes:
+        chunk = self.f.read(size)
+        self.bytes += len(chunk)
+        self.lines += chunk.count(b"\n")
+        return chunk
+
+
 def _whole_lines(path: str, start: int) -> tuple[int, int]:
     """(the offset after the file's last newline, the newlines from `start` to there)."""
     lines = 0
@@ -244,11 +318,17 @@ _RG_TOKENS = (r"[sS]pan_?[iI][dD]\W{1,4}[0-9a-fA-F]{16}|[pP]arent_?[iI][dD]\W{1,
 FLUSH = 200_000  # postings kept in memory before they are written
 
 
-def _rg_postings(rg: str, path: str, start: int, end: int, first_line: int, flush,
-                 progress: Callable[[int], None] | None) -> None:
+def _rg_postings(rg: str, path: str | None, start: int, end: int | None, first_line: int,
+                 flush, progress: Callable[[int], None] | None, source=None) -> None:
     """Post the id tokens of bytes [start, end) of a file, found by ripgrep (`-o`): each
-    posting is (line, offset of the token); grep finds the token's line from there."""
+    posting is (line, offset of the token); grep finds the token's line from there. A
+    `source` stream (a `.gz` file's text) is read whole instead."""
     import subprocess
+
+    if source is not None:
+        _rg_stream(rg, source, flush)
+        return
+    assert path is not None and end is not None
 
     cmd = [rg, "--no-config", "-o", "-n", "-b", "-a", "--no-filename", "--no-heading",
            "--color=never", "--no-unicode", "-e", _RG_TOKENS, "-"]
@@ -291,6 +371,35 @@ def _rg_postings(rg: str, path: str, start: int, end: int, first_line: int, flus
         progress(end - reported)
 
 
+def _rg_stream(rg: str, source, flush) -> None:
+    import subprocess
+
+    cmd = [rg, "--no-config", "-o", "-n", "-b", "-a", "--no-filename", "--no-heading",
+           "--color=never", "--no-unicode", "-e", _RG_TOKENS, "-"]
+    posts: dict[int, array] = {}
+    last: dict[int, int] = {}
+    with subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stdin is not None
+        _feed(proc.stdin, source, 1 << 62)
+        for out in proc.stdout:
+            line_no, offset, token = out.split(b":", 2)
+            key = _token_key(token.rstrip(b"\n"))
+            if key is None:
+                continue
+            line = int(line_no)
+            if last.get(key) == line:
+                continue
+            last[key] = line
+            found = posts.get(key)
+            if found is None:
+                found = posts[key] = array("q")
+            found.extend((line, int(offset)))
+            if len(last) >= FLUSH:
+                flush(posts)
+                posts, last = {}, {}
+    flush(posts)
+
+
 def _feed(pipe, f, size: int) -> None:
     import threading
 
@@ -329,12 +438,19 @@ def _token_key(token: bytes) -> int | None:
     return value - (1 << 63) if value else None
 
 
-def _python_postings(path: str, start: int, end: int, first_line: int, flush,
-                     progress: Callable[[int], None] | None) -> None:
+def _python_postings(path: str | None, start: int, end: int | None, first_line: int, flush,
+                     progress: Callable[[int], None] | None, source=None) -> None:
     """The same postings without ripgrep (Python's regex: slower)."""
+    import contextlib
+
     offset, line_no = start, first_line
-    with open(path, "rb") as f:
-        f.seek(start)
+    end = (1 << 62) if end is None else end
+    if source is not None:
+        opened = contextlib.nullcontext(source)
+    else:
+        opened = open(path, "rb")  # type: ignore[arg-type]  # noqa: SIM115 - closed by `with`
+        opened.seek(start)
+    with opened as f:
         pending = b""
         while offset < end and (chunk := f.read(min(CHUNK, end - offset - len(pending)))):
             data = pending + chunk

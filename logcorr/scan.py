@@ -136,30 +136,36 @@ class TraceScan:
 
     # --- known places (ripgrep hits, index postings) ------------------------------------------
 
-    def at(self, path: str, found: Iterable[tuple[int, int, bytes | None]]) -> list[Record]:
-        """Parse and check lines at known (line, offset[, bytes]) places of a plain file."""
+    def at(self, path: str, found: Iterable[tuple[int, int, bytes | None]],
+           gz_points: bytes | None = None) -> list[Record]:
+        """Parse and check lines at known (line, offset[, bytes]) places of a file (a `.gz`
+        one through its seek points)."""
+        from logcorr.gzindex import GzReader, PlainReader
+
         try:
             fmt = self.fmt(path)
-            f = open(path, "rb")  # noqa: SIM115 - closed below
-        except OSError as exc:
+            reader = GzReader(path, gz_points) if gz_points is not None else PlainReader(path)
+        except (OSError, ValueError) as exc:
             self.fail(path, exc)
             return []
         records: list[Record] = []
-        consumed = 0  # the last line already taken as a continuation
-        with f:
-            fd = f.fileno()
+        consumed = 0  # the last line already read (as a record or a continuation)
+        try:
+            pread = reader.pread
             for line_no, offset, raw in found:
                 if line_no <= consumed:
                     continue
                 if raw is None:  # an index posting: the offset is in the line
-                    offset = _line_start(fd, offset)
-                    raw = _line_at(fd, offset)
-                consumed = line_no  # a line is read once, whatever its postings
+                    offset = _line_start(pread, offset)
+                    raw = _line_at(pread, offset)
+                consumed = line_no
                 kept = self.keep(raw, fmt, path, line_no, offset)
                 if kept and kept[-1].parsed:
-                    kept[-1].extra = _continuations(fd, offset + len(raw) + 1, fmt, path)
+                    kept[-1].extra = _continuations(pread, offset + len(raw) + 1, fmt, path)
                     consumed = line_no + len(kept[-1].extra)
                 records.extend(kept)
+        finally:
+            reader.close()
         return records
 
     # --- streams --------------------------------------------------------------------------
@@ -198,11 +204,11 @@ class TraceScan:
                 stream.close()
 
 
-def _line_at(fd: int, offset: int) -> bytes:
+def _line_at(pread, offset: int) -> bytes:
     """The line starting at `offset` (read in small steps: lines are short, files are big)."""
     size = _STEP
     while True:
-        chunk = os.pread(fd, size, offset)
+        chunk = pread(size, offset)
         end = chunk.find(b"\n")
         if end >= 0:
             return chunk[:end]
@@ -211,12 +217,12 @@ def _line_at(fd: int, offset: int) -> bytes:
         size *= 4
 
 
-def _line_start(fd: int, offset: int) -> int:
+def _line_start(pread, offset: int) -> int:
     """The offset of the start of the line holding byte `offset`."""
     end = offset
     while end > 0:
         size = min(end, _STEP)
-        chunk = os.pread(fd, size, end - size)
+        chunk = pread(size, end - size)
         cut = chunk.rfind(b"\n")
         if cut >= 0:
             return end - size + cut + 1
@@ -224,11 +230,11 @@ def _line_start(fd: int, offset: int) -> int:
     return 0
 
 
-def _continuations(fd: int, offset: int, fmt: FileFormat, path: str) -> list[str]:
+def _continuations(pread, offset: int, fmt: FileFormat, path: str) -> list[str]:
     """The traceback lines right after a record (lines that do not start a record)."""
     out: list[str] = []
     while len(out) < _MAX_CONTINUATION:
-        raw = _line_at(fd, offset)
+        raw = _line_at(pread, offset)
         # (a JSON line never continues a record: no need to parse it to know)
         if not raw or raw[:1] == b"{" or parse_line(raw, fmt, path, 0) is not CONTINUATION:
             break

@@ -51,19 +51,24 @@ def test_the_corpus_is_what_it_says(world):
     assert _rg(world.folder) == {(p.file, p.line) for p in world.planted}
 
 
-@pytest.mark.parametrize("path", ["scan", "index", "gz"])
+@pytest.mark.parametrize("path", ["scan", "index", "gz", "gz indexed"])
 def test_every_line_ripgrep_finds_is_returned_with_its_time(world, cli, tmp_path, path):
     folder, rename = world.folder, (lambda f: f)
     if path == "index":
         folder = Path(shutil.copytree(world.folder, tmp_path / "logs"))
         rename = lambda f: str(folder / Path(f).name)  # noqa: E731
         assert cli("index", folder).exit_code == 0
-    elif path == "gz":
+    elif path.startswith("gz"):
         folder = tmp_path / "gz"
         folder.mkdir()
         for f in world.folder.iterdir():
             (folder / (f.name + ".gz")).write_bytes(gzip.compress(f.read_bytes()))
         rename = lambda f: str(folder / (Path(f).name + ".gz"))  # noqa: E731
+        if path == "gz indexed":
+            assert cli("index", folder).exit_code == 0
+            from logcorr.grep import grep
+
+            assert len(grep(TID, [str(folder)]).indexed) == len(world.files)
     rows = _grep(cli, TID, folder)
     got = {(r["file"], r["line"]): r for r in rows}
     want = {(rename(p.file), p.line): p for p in world.planted}
