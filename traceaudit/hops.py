@@ -23,7 +23,7 @@ from traceaudit.tree import build_tree
 QUANTILES = (0.5, 0.95, 0.99)
 # every hop table has these columns, whatever it holds (no hops, no calls, no traces)
 TABLE_COLUMNS = ["rank", "hop", "type", "calls", "traces_share", "cp_mean_ms", "cp_p50_ms",
-                 "cp_p95_ms", "cp_share", "on_cp_share", "error_rate",
+                 "cp_p95_ms", "cp_share", "on_cp_share", "error_rate", "client_error_rate",
                  *[f"{side}_{stat}_ms" for side in ("client", "server")
                    for stat in ("mean", "p50", "p95", "p99", "max")],
                  "network_mean_ms", "network_p50_ms", "network_p95_ms", "self_mean_ms",
@@ -312,6 +312,9 @@ def _calls(spans, regions, rows, names, start, duration, kind, selfs, trace_ids)
     err = spans["error"].to_numpy(dtype=bool)
     status = spans["status_code"].fillna(0).to_numpy(dtype=np.int64)
     s = np.maximum(srv, 0)
+    # the answer: the server's status, else the client's; a 4xx is the caller's error, apart
+    code = np.where(has & (status[s] > 0), status[s], status[rows])
+    client_error = (code >= 400) & (code < 500)
     return pd.DataFrame({
         "trace_id": trace_ids,
         "hop": names[rows],
@@ -321,7 +324,8 @@ def _calls(spans, regions, rows, names, start, duration, kind, selfs, trace_ids)
         "client_us": duration[rows],
         "server_us": np.where(has, duration[s], -1),
         "self_us": np.where(has, selfs[s], selfs[rows]),
-        "error": err[rows] | (status[rows] >= 500) | (has & (err[s] | (status[s] >= 500))),
+        "error": ((err[rows] | (has & err[s])) & ~client_error) | (code >= 500),
+        "client_error": client_error,
         "row": rows,
         "bare": bare,
     }).assign(server_us=lambda f: f["server_us"].where(f["server_us"] >= 0))
@@ -360,6 +364,7 @@ def hop_table(analysis: OrderAnalysis, *, include_local: bool = True) -> pd.Data
             client = hop_calls["client_us"] / 1000
             server = hop_calls["server_us"] / 1000
             row["error_rate"] = float(hop_calls["error"].mean())
+            row["client_error_rate"] = float(hop_calls["client_error"].mean())
             row.update(_stats("client", client))
             row.update(_stats("server", server))
             row.update(_stats("network", client - server, quantiles=(0.5, 0.95)))

@@ -85,6 +85,8 @@ def call_status(analysis: OrderAnalysis) -> pd.DataFrame:
     server_of[parent[kids]] = kids
     rows = calls["row"].to_numpy(dtype=np.int64)
     srv = server_of[rows]
+    if "bare" in calls:  # a server called without a client span answers itself
+        srv = np.where(calls["bare"].to_numpy(dtype=bool), rows, srv)
     answered = srv >= 0
     srv_status = np.where(answered, status[np.maximum(srv, 0)], 0)
     code = np.where(srv_status > 0, srv_status, status[rows])

@@ -47,19 +47,55 @@ def orders_doc(analysis: OrderAnalysis, *, window: dict | None = None,
         from traceaudit.report import async_table  # the report imports this module
 
         async_rows = async_table(analysis)
-    table = hop_table(analysis)
+    table = failing_first(hop_table(analysis))
     calls, local = table[table["type"] == "call"], table[table["type"] == "local"]
     traces = analysis.traces
     doc = {"window": window or {}, "service": analysis.service, "span": analysis.span,
            "caller": analysis.caller, "traces": len(traces),
            "order_p50_ms": _clean(traces["duration_us"].median() / 1000) if len(traces)
            else None,
+           "outcomes": outcome_rows(analysis),
            "anomalies": analysis.anomalies, "hops": records(calls), "local": records(local),
            "async": records(async_rows),
            "report": report}
     if by_operation:
         doc["operations"] = records(operation_table(analysis))
     return doc
+
+
+FAILING = 0.05  # a hop failing this share of its calls (5xx, unreachable) is ranked first
+
+
+def failing_first(table: pd.DataFrame) -> pd.DataFrame:
+    """Hops failing ≥ FAILING of their calls first (most failing first), then by critical path,
+    so a hop whose calls fail — and so take little time — is not ranked below healthy ones."""
+    if table.empty or "error_rate" not in table:
+        return table
+    rate = pd.to_numeric(table["error_rate"], errors="coerce").fillna(0.0)
+    failing = (table["type"] == "call") & (rate >= FAILING)
+    if not failing.any():
+        return table
+    key = pd.DataFrame({"local": table["type"] != "call", "ok": ~failing,
+                        "rate": -rate.where(failing, 0.0), "rank": table["rank"]})
+    out = table.loc[key.sort_values(["local", "ok", "rate", "rank"], kind="stable").index]
+    out = out.reset_index(drop=True).assign(rank=range(1, len(out) + 1))
+    note = out["note"].astype(object).where(out["note"].astype(bool), "")
+    fails = [f"fails {r:.0%} of its calls" for r in pd.to_numeric(out["error_rate"],
+                                                                 errors="coerce").fillna(0)]
+    flagged = (out["type"] == "call") & (pd.to_numeric(out["error_rate"], errors="coerce")
+                                         .fillna(0) >= FAILING)
+    out["note"] = [f"{f}; {n}" if n else f if flag else n
+                   for f, n, flag in zip(fails, note, flagged, strict=True)]
+    return out
+
+
+def outcome_rows(analysis: OrderAnalysis) -> list[dict]:
+    """The operation's answers (root span status), most common first: outcome, traces, share."""
+    from traceaudit.outcomes import order_outcomes
+
+    counts = order_outcomes(analysis).value_counts()
+    n = int(counts.sum())
+    return [{"outcome": str(k), "traces": int(v), "share": v / n} for k, v in counts.items()]
 
 
 def operation_table(analysis: OrderAnalysis) -> pd.DataFrame:
@@ -104,7 +140,8 @@ def _rows(doc: dict) -> list[dict]:
 HOP_COLUMNS = ["rank", "hop", "type", "calls", "traces_share", "cp_mean_ms", "cp_p50_ms",
                "cp_p95_ms", "cp_share", "on_cp_share", "client_p50_ms", "client_p95_ms",
                "server_p50_ms", "server_p95_ms", "network_p50_ms", "self_mean_ms",
-               "error_rate", "note"]
+               "error_rate", "client_error_rate", "note"]
+OUTCOME_COLUMNS = ["outcome", "traces", "share"]
 ASYNC_COLUMNS = ["service", "name", "spans", "p50_ms", "p95_ms", "after_order_share",
                  "after_order_p95_ms"]
 OPERATION_COLUMNS = ["hop", "service", "operation", "spans", "cp_mean_ms", "hop_share"]
@@ -132,6 +169,7 @@ def render_csv(doc: dict) -> str:
     sections = [("summary", [{"key": k, "value": doc[k]} for k in
                              ("service", "span", "caller", "traces", "order_p50_ms")],
                  ["key", "value"]),
+                ("outcomes", doc.get("outcomes", []), OUTCOME_COLUMNS),
                 ("anomalies", anomaly_rows(doc["anomalies"]), ANOMALY_COLUMNS),
                 ("async", doc["async"], ASYNC_COLUMNS)]
     if "operations" in doc:
@@ -156,6 +194,8 @@ def render_markdown(doc: dict) -> str:
     if not doc["hops"]:
         parts += [f"_No hops: {doc['caller'] or 'the operation'} calls nothing under it._", ""]
     parts += [_md_table(_rows(doc), HOP_COLUMNS), ""]
+    if doc.get("outcomes"):
+        parts += [f"Answers: {_answers(doc)}", ""]
     if "operations" in doc:
         parts += ["### Operations inside each hop", "",
                   _md_table(doc["operations"], OPERATION_COLUMNS), ""]
@@ -167,14 +207,19 @@ def render_markdown(doc: dict) -> str:
     return "\n".join(parts)
 
 
+def _answers(doc: dict) -> str:
+    return ", ".join(f"{o['outcome']} {o['share']:.0%}" for o in doc.get("outcomes", []))
+
+
 _RICH_COLUMNS = [("rank", "#", "{}"), ("hop", "hop", "{}"), ("calls", "calls", "{}"),
+                 ("error_rate", "errors", "{:.1%}"), ("client_error_rate", "4xx", "{:.1%}"),
                  ("cp_mean_ms", "crit. path ms", "{:.2f}"), ("cp_p50_ms", "cp p50", "{:.2f}"),
                  ("cp_p95_ms", "cp p95", "{:.2f}"), ("cp_share", "share", "{:.1%}"),
                  ("on_cp_share", "on CP", "{:.0%}"), ("client_p50_ms", "client p50", "{:.2f}"),
                  ("client_p95_ms", "client p95", "{:.2f}"),
                  ("server_p50_ms", "server p50", "{:.2f}"),
                  ("network_p50_ms", "net p50", "{:.2f}"), ("self_mean_ms", "self ms", "{:.2f}"),
-                 ("error_rate", "errors", "{:.1%}"), ("note", "note", "{}")]
+                 ("note", "note", "{}")]
 
 
 def render_table(doc: dict, width: int | None = 200) -> str:
@@ -192,6 +237,8 @@ def render_table(doc: dict, width: int | None = 200) -> str:
                           for k, _, fmt in _RICH_COLUMNS],
                         style="dim" if row["type"] == "local" else None)
         console.print(out)
+        if doc.get("outcomes"):
+            console.print(f"answers: {_answers(doc)}", markup=False, highlight=False)
         if not doc["hops"]:
             console.print(f"no hops: {doc['caller'] or 'the operation'} calls nothing",
                           markup=False, highlight=False)
