@@ -61,3 +61,28 @@ def test_cli_markdown_and_csv_with_zero_hops(tmp_path):
         assert res.exit_code == 0, res.output
         assert "gateway (self)" in res.output
     assert (tmp_path / "r.html").is_file()
+
+
+def test_a_failing_hop_is_ranked_first_with_answers_and_4xx_apart():
+    from tests.traceaudit._windows import order
+
+    traces = ([order(i, payment=5) for i in range(10)]
+              + [order(10 + i, payment=2, payment_status=500, status=202) for i in range(5)]
+              + [order(15 + i, payment=None, status=202) for i in range(5)]
+              + [order(20 + i, product_status=409, status=409) for i in range(2)])
+    doc = orders_doc(analyse(spans_frame(traces)))
+    hops = {h["hop"]: h for h in doc["hops"]}
+    # by critical path payment is third: (10 × 5 + 5 × 2) / 22 = 2.7 ms < customer 10 < product
+    assert hops["payment"]["cp_mean_ms"] == pytest.approx(60 / 22)
+    assert [h["hop"] for h in doc["hops"]] == ["payment", "product", "customer"]
+    assert [h["rank"] for h in doc["hops"]] == [1, 2, 3]
+    assert hops["payment"]["error_rate"] == pytest.approx(5 / 15)
+    assert hops["payment"]["note"].startswith("fails 33% of its calls")
+    assert hops["product"]["error_rate"] == 0  # the two 409s are the caller's errors
+    assert hops["product"]["client_error_rate"] == pytest.approx(2 / 22)
+    assert doc["outcomes"] == [{"outcome": "200", "traces": 10, "share": 10 / 22},
+                               {"outcome": "202", "traces": 10, "share": 10 / 22},
+                               {"outcome": "409", "traces": 2, "share": 2 / 22}]
+    assert "answers: 200 45%, 202 45%, 409 9%" in render(doc, "table")
+    assert "# outcomes\noutcome,traces,share\n200,10," in render(doc, "csv")
+    assert "Answers: 200 45%, 202 45%, 409 9%" in render(doc, "markdown")
