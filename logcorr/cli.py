@@ -81,9 +81,12 @@ def grep(trace_id, paths, span, levels, fmt, color, shifts, no_index, index_path
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--limit", type=int, default=0, help="At most this many rows (newest first).")
+@click.option("--no-index", is_flag=True, help="Read every file even where an index exists.")
+@click.option("--index", "index_path", type=click.Path(dir_okay=False),
+              help="Index file (default: .logcorr.sqlite3 beside the logs).")
 @_tz
 @_strict
-def traces(paths, since, services, errors, fmt, limit, tz, strict):
+def traces(paths, since, services, errors, fmt, limit, no_index, index_path, tz, strict):
     """One row per trace id: lines, services, errors, first and last time, duration."""
     from logcorr.readers import expand_paths
     from logcorr.traces import parse_since, summarize
@@ -96,7 +99,7 @@ def traces(paths, since, services, errors, fmt, limit, tz, strict):
     files = expand_paths(list(paths) or None, warnings)
     rows, broken = summarize(files, zone=_zone(tz), since_us=since_us, services=services,
                              errors_only=errors, progress=sys.stderr.isatty(),
-                             warnings=warnings)
+                             warnings=warnings, use_index=not no_index, index_path=index_path)
     if limit:
         rows = rows[:limit]
     if fmt == "json":

@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS files(
   head BLOB, indexed_bytes INTEGER, lines INTEGER, broken INTEGER, format TEXT, sampled INTEGER,
   gz_points BLOB);
 CREATE TABLE IF NOT EXISTS postings(trace INTEGER NOT NULL, file INTEGER NOT NULL, places BLOB);
+CREATE TABLE IF NOT EXISTS summaries(file INTEGER NOT NULL, upto INTEGER, rows BLOB);
 """
 
 
@@ -189,8 +190,28 @@ class Index:
         self.db.commit()
         return stats, broken
 
+    # --- `traces` summaries ----------------------------------------------------------------
+
+    def summary(self, cov: Coverage) -> bytes | None:
+        """A fresh file's stored `traces` summary (JSON), if one was kept for what is indexed."""
+        if cov.file_id is None or cov.state != "fresh":
+            return None
+        row = self.db.execute("SELECT rows FROM summaries WHERE file=? AND upto=?",
+                              (cov.file_id, cov.indexed_bytes)).fetchone()
+        return None if row is None else row[0]
+
+    def keep_summary(self, cov: Coverage, rows: bytes) -> None:
+        """Keep a fresh file's `traces` summary for the next run."""
+        self.db.execute("DELETE FROM summaries WHERE file=?", (cov.file_id,))
+        self.db.execute("INSERT INTO summaries VALUES(?, ?, ?)",
+                        (cov.file_id, cov.indexed_bytes, rows))
+        self.db.commit()
+
     def _forget(self, path: str) -> None:
         full = os.path.abspath(path)
+        self.db.execute(
+            "DELETE FROM summaries WHERE file IN (SELECT id FROM files WHERE path=?)", (full,)
+        )
         self.db.execute(
             "DELETE FROM postings WHERE file IN (SELECT id FROM files WHERE path=?)", (full,)
         )

@@ -46,3 +46,24 @@ def test_text_table_and_broken_count(corpus, cli):
 def test_since_ages():
     assert parse_since("10m", now=1_000.0) == 400_000_000
     assert parse_since("2026-11-25T10:00:00Z") == 1_795_600_800_000_000
+
+
+def test_a_second_run_reads_the_summaries_the_index_kept(corpus, logs, cli, monkeypatch):
+    from logcorr import traces
+
+    plain = cli("traces", logs, "--format", "json")
+    assert cli("index", logs).exit_code == 0
+    first = cli("traces", logs, "--format", "json")  # reads the files, keeps the summaries
+    read: list[str] = []
+    real = traces.read_records
+    monkeypatch.setattr(traces, "read_records",
+                        lambda path, *a, **k: read.append(path) or real(path, *a, **k))
+    second = cli("traces", logs, "--format", "json")
+    assert read == []  # no log line read again
+    assert plain.stdout == first.stdout == second.stdout
+    assert second.stderr == plain.stderr  # the broken lines are still reported
+    with open(logs / "gateway.jsonl", "a") as f:  # appended: that file is read again
+        f.write('{"timestamp": "2026-11-25T11:00:00Z", "event": "late", "trace_id": "'
+                + "ab" * 16 + '"}\n')
+    third = cli.json("traces", logs)
+    assert read == [str(logs / "gateway.jsonl")] and third[0]["trace_id"] == "ab" * 16
