@@ -109,6 +109,10 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     if is_unavailable(exc):
         log.warning("database unavailable", path=request.url.path, error=str(exc).splitlines()[0])
         return error_response(503, "Database unavailable, try again shortly", None, request)
+    if isinstance(exc, sa_exc.DataError):  # a value the database refuses (NUL, overflow)
+        log.info("value refused by the database", path=request.url.path,
+                 error=str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__)
+        return error_response(400, "Invalid value: the database refused it", None, request)
     log.exception("unhandled error", path=request.url.path)
     return error_response(500, f"Internal error: {type(exc).__name__}", None, request)
 

@@ -5,18 +5,24 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import structlog
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from services.common.app import create_app
 from services.common.db import SessionDep, is_unavailable
 from services.common.errors import ApiError
+from services.common.schemas import in_db_range
 from services.order.models import Base, Order, OrderLine
 from services.order.outbox import run_relay
 from services.order.placement import place_order
 from services.order.runtime import OrderRuntime
-from services.order.schemas import OrderLineResponse, OrderRequest, OrderResponse
+from services.order.schemas import (
+    REFERENCE_PATTERN,
+    OrderLineResponse,
+    OrderRequest,
+    OrderResponse,
+)
 from services.order.settings import get_order_settings
 from services.order.settler import run_settler
 from services.order.upstreams import Upstreams, UpstreamUnavailable
@@ -45,8 +51,21 @@ def _runtime(request: Request) -> OrderRuntime:
 
 
 @app.post("/api/v1/orders", response_model=None)
-async def create_order(body: OrderRequest, request: Request) -> JSONResponse:
-    """Place an order: 200 + id when paid, 202 + PAYMENT_PENDING body when payment is down."""
+async def create_order(
+    body: OrderRequest,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(max_length=64, pattern=REFERENCE_PATTERN)] = None,
+) -> JSONResponse:
+    """Place an order: 200 + id when paid, 202 + PAYMENT_PENDING body when payment is down.
+
+    An `Idempotency-Key` header is the order's reference when the body names none, so a retried
+    POST answers with the order it made the first time instead of making a second one.
+    """
+    if idempotency_key is not None:
+        if body.reference is not None and body.reference != idempotency_key:
+            raise ApiError(400, "Idempotency-Key and reference differ",
+                           {"reference": "differs from the Idempotency-Key header"})
+        body = body.model_copy(update={"reference": idempotency_key})
     try:
         answer = await place_order(_runtime(request), body)
     except ApiError:
@@ -86,7 +105,7 @@ async def list_orders(
 
 @app.get("/api/v1/orders/{order_id}")
 async def get_order(order_id: int, session: SessionDep) -> dict[str, Any]:
-    order = await session.get(Order, order_id)
+    order = await session.get(Order, order_id) if in_db_range(order_id) else None
     if order is None:
         raise ApiError(404, f"No order found with the provided ID: {order_id}")
     return _order_response(order)
@@ -95,6 +114,8 @@ async def get_order(order_id: int, session: SessionDep) -> dict[str, Any]:
 @app.get("/api/v1/order-lines/order/{order_id}")
 async def order_lines(order_id: int, session: SessionDep) -> list[dict[str, Any]]:
     """The lines of one order (`[]` for an unknown order, as the original)."""
+    if not in_db_range(order_id):
+        return []
     lines = await session.scalars(
         select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id))
     return [OrderLineResponse(id=line.id, product_id=line.product_id, quantity=line.quantity,

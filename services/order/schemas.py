@@ -8,14 +8,15 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from services.common.schemas import CamelModel, PaymentMethod
+from services.common.schemas import BodyId, CamelModel, PaymentMethod
 
+REFERENCE_PATTERN = r"^[A-Za-z0-9._:-]+$"
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 
 class PurchaseRequest(CamelModel):
-    product_id: int
-    quantity: Annotated[float, Field(gt=0)]
+    product_id: BodyId
+    quantity: Annotated[int, Field(strict=True, ge=1, le=10_000)]  # whole items, a JSON integer
 
 
 class OrderRequest(CamelModel):
@@ -24,7 +25,7 @@ class OrderRequest(CamelModel):
     id: int | None = None
     reference: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
-                               pattern=r"^[A-Za-z0-9._:-]+$")
+                               pattern=REFERENCE_PATTERN)
     ] | None = None
     amount: Annotated[Decimal, Field(gt=0)] | None = None
     payment_method: PaymentMethod

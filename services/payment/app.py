@@ -16,6 +16,7 @@ from services.common.app import create_app
 from services.common.broker import PAYMENT_CONFIRMED, Broker
 from services.common.db import SessionDep
 from services.common.errors import ApiError
+from services.common.schemas import in_db_range
 from services.payment.models import Base, Payment
 from services.payment.schemas import PaymentRequest, PaymentResponse
 
@@ -139,7 +140,7 @@ async def list_payments(
 
 @app.get("/api/v1/payments/{payment_id}")
 async def get_payment(payment_id: int, session: SessionDep) -> PaymentResponse:
-    row = await session.get(Payment, payment_id)
+    row = await session.get(Payment, payment_id) if in_db_range(payment_id) else None
     if row is None:
         raise ApiError(404, f"No payment found with the provided ID: {payment_id}")
     return _to_response(row)

@@ -20,6 +20,7 @@ from services.common import faults
 from services.common.app import create_app
 from services.common.db import SessionDep
 from services.common.errors import ApiError
+from services.common.schemas import MAX_DB_ID, in_db_range
 from services.product.models import Base, Category, Product, Purchase
 from services.product.schemas import (
     CancelResponse,
@@ -110,7 +111,7 @@ async def list_products(
     response: Response,
     page: Annotated[int, Query(ge=0)] = 0,
     size: Annotated[int, Query(ge=1, le=500)] = 100,
-    category_id: Annotated[int | None, Query(alias="categoryId")] = None,
+    category_id: Annotated[int | None, Query(alias="categoryId", ge=1, le=MAX_DB_ID)] = None,
 ) -> list[ProductResponse]:
     """A page of products ordered by id; the total count is in `X-Total-Count`."""
     query = select(Product)
@@ -125,7 +126,7 @@ async def list_products(
 @app.get("/api/v1/products/{product_id}")
 async def get_product(product_id: int, session: SessionDep) -> ProductResponse:
     _fail_if_flagged([product_id])
-    row = await session.get(Product, product_id)
+    row = await session.get(Product, product_id) if in_db_range(product_id) else None
     if row is None:
         raise ApiError(404, f"Product not found with ID:: {product_id}")
     return _to_response(row)

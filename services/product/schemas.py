@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from services.common.schemas import CamelModel
+from services.common.schemas import BodyId, CamelModel
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -18,7 +18,7 @@ class ProductRequest(CamelModel):
     description: NonBlank
     available_quantity: float = Field(gt=0)
     price: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
-    category_id: int
+    category_id: BodyId
 
 
 class ProductResponse(CamelModel):
@@ -33,8 +33,8 @@ class ProductResponse(CamelModel):
 
 
 class PurchaseRequest(CamelModel):
-    product_id: int
-    quantity: float = Field(gt=0)
+    product_id: BodyId
+    quantity: float = Field(gt=0, le=1_000_000)
 
 
 class PurchaseResponse(CamelModel):
