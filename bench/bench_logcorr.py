@@ -1,4 +1,7 @@
-"""logcorr against ripgrep on generated structlog JSON logs (6 services, 30 lines a trace).
+"""logcorr against ripgrep on generated logs of mixed formats (6 services, 30 lines a trace:
+structlog JSON, python-json-logger, Spring Boot text, logfmt, nginx with $request_id, Datadog
+text with decimal ids), and the issue #20 figures: recall on 16 real-world formats and each
+timing before (`--baseline-src`, a checkout of an older logcorr) and after, in the same run.
 
 Whole process against whole process, page-cached: `rg -F TRACE_ID` over the files (the
 baseline), `logcorr grep` without an index, `logcorr index` (build), `logcorr grep` with the
@@ -8,6 +11,8 @@ click, with an option, is measured beside it). Peak resident memory counts anony
 
     .venv/bin/python bench/bench_logcorr.py              # ~1 GB, then ~100 MB
     .venv/bin/python bench/bench_logcorr.py --sizes 0.1  # quick
+    git archive 4bc942c logcorr | tar -x -C /tmp/before  # the code before issue #20
+    .venv/bin/python bench/bench_logcorr.py --sizes 0.3 --baseline-src /tmp/before --issue20
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ def generate(folder: Path, n_traces: int, seed: int = 42) -> list[str]:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     rnd = random.Random(seed)
-    files = {s: open(folder / f"{s}.jsonl", "w", buffering=1 << 20)  # noqa: SIM115
+    files = {s: open(folder / FILES[s], "w", buffering=1 << 20)  # noqa: SIM115
              for s in SERVICES}
     picked: list[str] = []
     chunk = 2_000
@@ -67,14 +72,8 @@ def generate(folder: Path, n_traces: int, seed: int = 42) -> list[str]:
                         sec, frac = divmod(us, 1_000_000)
                         ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
                         level = "error" if j == 3 and i % 50 == 0 else "info"
-                        lines[service].append((us, (
-                            f'{{"timestamp": "{ts}.{frac:06d}Z", "level": "{level}", '
-                            f'"service": "{service}", "event": "{event}", "trace_id": "{tid}", '
-                            f'"span_id": "{span}", "http.route": "/api/v1/orders", '
-                            f'"order_id": {i}, "customer_id": {rnd.randrange(10_000)}, '
-                            f'"duration_ms": {rnd.random() * 50:.3f}, "logger": '
-                            f'"services.{service}.app", "host": "{service}-7d9f8c6b5-x2x4k"}}\n'
-                        )))
+                        lines[service].append((us, _line(
+                            service, f"{ts}.{frac:06d}", level, event, tid, span, i, rnd)))
             for service, found in lines.items():
                 found.sort()
                 files[service].write("".join(line for _, line in found))
@@ -86,13 +85,58 @@ def generate(folder: Path, n_traces: int, seed: int = 42) -> list[str]:
     return picked
 
 
-def timed(cmd: list[str]) -> tuple[float, float, int]:
+# one format a service: JSON (structlog, python-json-logger) and text (Spring Boot 3.2,
+# logfmt, nginx combined + $request_id, Datadog's text pattern with decimal ids)
+FILES = {"gateway": "gateway.jsonl", "order": "order.json.log", "customer": "customer.log",
+         "product": "product.logfmt.log", "payment": "access.log", "notification": "dd.log"}
+JSON_FILES = ("gateway.jsonl", "order.json.log")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _line(service: str, ts: str, level: str, event: str, tid: str, span: str, i: int,
+          rnd: random.Random) -> str:
+    """One line of a service's format (about the same size in every format)."""
+    cid = rnd.randrange(10_000)
+    if service == "gateway":
+        return (f'{{"timestamp": "{ts}Z", "level": "{level}", "service": "{service}", '
+                f'"event": "{event}", "trace_id": "{tid}", "span_id": "{span}", "http.route": '
+                f'"/api/v1/orders", "order_id": {i}, "customer_id": {cid}, "duration_ms": '
+                f'{rnd.random() * 50:.3f}, "logger": "services.{service}.app", "host": '
+                f'"{service}-7d9f8c6b5-x2x4k"}}\n')
+    if service == "order":
+        return (f'{{"asctime": "{ts[:10]} {ts[11:23].replace(".", ",")}", "levelname": '
+                f'"{level.upper()}", "name": "services.order.app", "message": "{event}", '
+                f'"otelTraceID": "{tid}", "otelSpanID": "{span}", "otelServiceName": "order", '
+                f'"otelTraceSampled": true, "order_id": {i}, "customer_id": {cid}, '
+                f'"host": "order-7d9f8c6b5-x2x4k"}}\n')
+    if service == "customer":
+        return (f"{ts[:23]}Z {level.upper():>5} 1 --- [customer] [nio-8080-exec-{i % 200}] "
+                f"[{tid}-{span}] c.e.customer.CustomerController : {event} for order {i}, "
+                f"customer {cid}, route /api/v1/customers, host customer-7d9f8c6b5-x2x4k\n")
+    if service == "product":
+        return (f'ts={ts}Z level={level} service=product traceID={tid} spanID={span} '
+                f'msg="{event}" order_id={i} customer_id={cid} route=/api/v1/products '
+                f'duration_ms={rnd.random() * 50:.3f} host=product-7d9f8c6b5-x2x4k\n')
+    if service == "payment":
+        clf = f"{ts[8:10]}/{_MONTHS[int(ts[5:7]) - 1]}/{ts[:4]}:{ts[11:19]} +0000"
+        status = 500 if level == "error" else 200
+        return (f'10.0.{i % 250}.{cid % 250} - - [{clf}] "POST /api/v1/payments/{i} HTTP/1.1" '
+                f'{status} {rnd.randrange(100, 9999)} "-" "python-httpx/0.28.1 ({event})" '
+                f"{tid}\n")
+    return (f"{ts[:10]} {ts[11:23].replace('.', ',')} {level.upper()} [notification.app] "
+            f"[app.py:42] [dd.service=notification dd.env=prod dd.version=1.0 "
+            f"dd.trace_id={int(tid[16:], 16)} dd.span_id={int(span, 16)}] - {event} for "
+            f"order {i}, customer {cid}\n")
+
+
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, int]:
     """(wall s, CPU s of the process and the children it waited for, exit code).
 
     Output goes to a pipe that is drained (ripgrep stops at the first match on /dev/null).
     """
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                            cwd="/")
     proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -141,9 +185,9 @@ def measure(cmd: list[str], repeat: int) -> tuple[float, float, int, int]:
 
 def bench(size_gb: float, repeat: int, n_ids: int, console: Console) -> dict[str, tuple]:
     n_traces = max(100, int(size_gb * 1e9 / BYTES_PER_TRACE))
-    folder = OUT / f"logcorr-{size_gb:g}gb"
+    folder = OUT / f"logcorr-mixed-{size_gb:g}gb"
     ids = generate(folder, n_traces)[:n_ids]
-    files = sorted(str(p) for p in folder.glob("*.jsonl"))
+    files = sorted(str(folder / name) for name in FILES.values())
     size = sum(os.path.getsize(f) for f in files)
     lines = n_traces * len(SERVICES) * LINES_PER_SERVICE
     console.print(f"[bold]{folder.name}[/]: {size / 1e9:.2f} GB, {lines / 1e6:.1f}M lines, "
@@ -152,12 +196,13 @@ def bench(size_gb: float, repeat: int, n_ids: int, console: Console) -> dict[str
     logcorr = str(BIN / "logcorr")
     rg = str(BIN / "rg") if (BIN / "rg").exists() else shutil.which("rg")
     index = folder / ".logcorr.sqlite3"
-    rows: dict[str, list] = {k: [] for k in ("python", "cli", "rg", "scan", "indexed",
-                                             "indexed_click")}
+    rows: dict[str, list] = {k: [] for k in ("python", "cli", "rg", "rg_all", "scan",
+                                             "indexed", "indexed_click")}
     for tid in ids:
         rows["python"].append(measure([sys.executable, "-c", "pass"], repeat))
         rows["cli"].append(measure([logcorr, "--help"], repeat))
         rows["rg"].append(measure([rg, "-F", tid, *files], repeat))
+        rows["rg_all"].append(measure(rg_all(rg, tid, files), repeat))
         index.unlink(missing_ok=True)  # no index: the plain command scans the files
         rows["scan"].append(measure([logcorr, "grep", tid, str(folder)], repeat))
     index.unlink(missing_ok=True)
@@ -177,6 +222,118 @@ def bench(size_gb: float, repeat: int, n_ids: int, console: Console) -> dict[str
     out["api"] = in_process(ids, folder)
     out["_size"] = (size, lines, os.path.getsize(index))
     return out
+
+
+def rg_all(rg: str, tid: str, files: list[str]) -> list[str]:
+    """ripgrep with every literal logcorr searches (hex, decimal, UUID low half)."""
+    low = tid[16:]
+    return [rg, "-F", "-i", "-e", low, "-e", str(int(low, 16)), "-e", f"{low[:4]}-{low[4:]}",
+            *files]
+
+
+def _env(src: str | None) -> dict:
+    """The environment of a logcorr run: the baseline's source first on the path, or none."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if src:
+        env["PYTHONPATH"] = src
+    return env
+
+
+def recall(baseline: str | None, console: Console) -> None:
+    """Issue #20's recall figure: planted lines of one trace in 16 real-world formats found by
+    `rg -F -i` with every id form and by logcorr (before and after), queried by the 32-hex id,
+    its decimal and its UUID form."""
+    import json
+    import tempfile
+
+    sys.path.insert(0, str(ROOT.parent))
+    from tests.logcorr.realworld import DEC, RG_FORMS, TID, UUID, build
+
+    world = build(Path(tempfile.mkdtemp()) / "realworld")
+    planted = {(p.file, p.line) for p in world.planted}
+    rg = str(BIN / "rg") if (BIN / "rg").exists() else shutil.which("rg")
+    cmd = [rg, "--no-config", "-F", "-i", "-n", "--no-heading", "--with-filename", "--null"]
+    for form in RG_FORMS:
+        cmd += ["-e", form]
+    out = subprocess.run([*cmd, "--", str(world.folder)], capture_output=True).stdout
+    by_rg = {(n.decode(), int(r.split(b":", 1)[0]))
+             for n, _, r in (line.partition(b"\0") for line in out.splitlines())}
+    console.print(f"[bold]recall[/]: {len(world.files)} formats, {len(planted)} planted lines; "
+                  f"rg -F -i with the 5 forms finds {len(by_rg & planted)}")
+    for name, src in (("before", baseline), ("after", None)):
+        if name == "before" and not baseline:
+            continue
+        cells = []
+        for label, query in (("32 hex", TID), ("decimal", DEC), ("UUID", UUID)):
+            res = subprocess.run([str(BIN / "logcorr"), "grep", query, str(world.folder),
+                                  "--format", "json"], capture_output=True, text=True,
+                                 env=_env(src), cwd="/")
+            rows = [json.loads(line) for line in res.stdout.splitlines()]
+            found = {(r["file"], r["line"]) for r in rows} & planted
+            timed_rows = sum(1 for r in rows if r["timestamp"])
+            cells.append(f"{label}: {len(found)}/{len(planted)} ({timed_rows} with a time, "
+                         f"exit {res.returncode})")
+        console.print(f"  {name:6} " + "; ".join(cells))
+
+
+def issue20(size_gb: float, repeat: int, n_ids: int, baseline: str | None,
+            console: Console) -> None:
+    """Issue #20's timings, before (baseline source) and after, on the same mixed files."""
+    n_traces = max(100, int(size_gb * 1e9 / BYTES_PER_TRACE))
+    folder = OUT / f"logcorr-mixed-{size_gb:g}gb"
+    ids = generate(folder, n_traces)[:n_ids]
+    files = sorted(str(folder / name) for name in FILES.values())
+    size = sum(os.path.getsize(f) for f in files)
+    json_size = sum(os.path.getsize(folder / f) for f in JSON_FILES)
+    console.print(f"[bold]{folder.name}[/]: {size / 1e9:.2f} GB in {len(files)} files "
+                  f"({json_size / 1e9:.2f} GB JSON, {(size - json_size) / 1e9:.2f} GB text), "
+                  f"{len(ids)} trace ids, median of {repeat} runs; load "
+                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    logcorr = str(BIN / "logcorr")
+    rg = str(BIN / "rg") if (BIN / "rg").exists() else shutil.which("rg")
+    index = folder / ".logcorr.sqlite3"
+    med = statistics.median
+
+    def lookups(cmd_of, env=None) -> float:
+        return med(med(timed(cmd_of(t), env)[0] for _ in range(repeat)) for t in ids)
+
+    rg_one = lookups(lambda t: [rg, "-F", t, *files])
+    rg_forms = lookups(lambda t: rg_all(rg, t, files))
+    console.print(f"  rg -F TRACE_ID: {rg_one * 1000:.0f} ms; rg -F -i hex+decimal+UUID forms "
+                  f"(named baseline): {rg_forms * 1000:.0f} ms")
+    rg_scan = timed([rg, "-c", "-F", "zzzz-not-there", *files])[0]
+    console.print(f"  rg scanning all the bytes (no match): {rg_scan:.2f} s "
+                  f"= {size / 1e6 / rg_scan:.0f} MB/s")
+    for name, src in (("before", baseline), ("after", None)):
+        if name == "before" and not baseline:
+            continue
+        env = _env(src)
+        for f in (index, folder / "json.sqlite3", folder / "text.sqlite3"):
+            f.unlink(missing_ok=True)
+        timed([logcorr, "grep", ids[0], str(folder)], env)  # warm
+        scan = lookups(lambda t: [logcorr, "grep", t, str(folder)], env)  # noqa: B023
+        found = [len(subprocess.run([logcorr, "grep", t, str(folder)], env=env, cwd="/",
+                                    capture_output=True).stdout.splitlines()) for t in ids]
+        builds = {}
+        for kind, subset in (("json", [str(folder / f) for f in JSON_FILES]),
+                             ("text", [f for f in files if Path(f).name not in JSON_FILES])):
+            wall = timed([logcorr, "index", *subset, "--index",
+                          str(folder / f"{kind}.sqlite3")], env)[0]
+            builds[kind] = sum(os.path.getsize(f) for f in subset) / 1e6 / wall
+        build = timed([logcorr, "index", str(folder)], env)[0]
+        indexed = lookups(lambda t: [logcorr, "grep", t, str(folder)], env)  # noqa: B023
+        traces_cmd = [logcorr, "traces", str(folder), "--format", "json", "--limit", "1"]
+        t1 = timed(traces_cmd, env)[0]
+        t2 = timed(traces_cmd, env)[0]
+        console.print(
+            f"  [bold]{name}[/]: unindexed grep {scan * 1000:.0f} ms = {scan / rg_forms:.2f}× "
+            f"the forms baseline ({scan / rg_one:.2f}× rg -F TRACE_ID), lines found {found}; "
+            f"index build {build:.1f} s = {size / 1e6 / build:.1f} MB/s (JSON alone "
+            f"{builds['json']:.1f} MB/s, text alone {builds['text']:.1f} MB/s), index "
+            f"{index.stat().st_size / 1e6:.0f} MB; indexed grep {indexed * 1000:.0f} ms; "
+            f"traces {t1:.1f} s first run, {t2:.1f} s second")
+    for f in (folder / "json.sqlite3", folder / "text.sqlite3"):
+        f.unlink(missing_ok=True)
 
 
 def in_process(ids: list[str], folder: Path) -> tuple[float, float, int]:
@@ -204,11 +361,22 @@ def main() -> None:
                         help="corpus sizes in GB (default: 1 then 0.1)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median)")
     parser.add_argument("--ids", type=int, default=5, help="trace ids to look up per size")
+    parser.add_argument("--baseline-src", help="a folder holding an older logcorr package, "
+                        "run as the 'before' of the --issue20 figures")
+    parser.add_argument("--issue20", action="store_true",
+                        help="only issue #20's figures: recall, then timings before and after")
     args = parser.parse_args()
     console = Console(width=150)
     # An installed package has byte code; PYTHONDONTWRITEBYTECODE=1 (set here) would otherwise
     # make every timed start compile logcorr from source.
     compileall.compile_dir(ROOT.parent / "logcorr", quiet=1)
+    if args.baseline_src:
+        compileall.compile_dir(Path(args.baseline_src) / "logcorr", quiet=1)
+    if args.issue20:
+        recall(args.baseline_src, console)
+        for s in args.sizes:
+            issue20(s, args.repeat, args.ids, args.baseline_src, console)
+        return
     results = {s: bench(s, args.repeat, args.ids, console) for s in args.sizes}
     table = Table(title="logcorr vs ripgrep (whole process, page-cached; medians)")
     table.add_column("command")
@@ -218,6 +386,7 @@ def main() -> None:
     labels = {"python": "python -c pass (interpreter floor)",
               "cli": "logcorr --help (interpreter + click floor)",
               "rg": "rg -F TRACE_ID (baseline)",
+              "rg_all": "rg -F -i, the id's hex, decimal and UUID forms (what grep searches)",
               "scan": "logcorr grep TRACE_ID PATH, no index (scan)",
               "index": "logcorr index (build)",
               "indexed": "logcorr grep TRACE_ID PATH, indexed (no click)",
