@@ -217,3 +217,26 @@ def test_folders_search_every_text_file_and_skip_binary_ones(corpus, logs, cli):
     assert not any(r["file"].endswith("core.bin") for r in rows)
     web = next(r for r in rows if r["service"] == "web")
     assert web["file"].endswith("web.jsonl.1")
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, True), ({"NO_COLOR": "1"}, False), ({"TERM": "dumb"}, False), ({"NO_COLOR": ""}, True),
+])
+def test_no_color_and_dumb_terminals(monkeypatch, env, expected):
+    from logcorr.grep_command import _color_ok
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert _color_ok() is expected
+
+
+def test_files_whose_ids_are_in_no_known_field_are_named_once(tmp_path, cli):
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    (tmp_path / "app.log").write_text(f'{{"event": "a", "trace_id": "{trace_id}"}}\n')
+    (tmp_path / "notes.txt").write_text(f"ticket for {int(trace_id[16:], 16)}\n")
+    result = cli("grep", trace_id, tmp_path)
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2
+    notes = [line for line in result.stderr.splitlines() if "no trace-id field" in line]
+    assert len(notes) == 1 and "notes.txt" in notes[0] and "app.log" not in notes[0]
