@@ -55,7 +55,8 @@ def find_regions(tree: Tree, kind: np.ndarray, service: np.ndarray, roots: np.nd
         r = region[p]
         under_call = client_call[p]
         in_region = (r >= 0) & ~under_call
-        outgoing = np.isin(kind[rows], (CLIENT, PRODUCER))
+        k = kind[rows]
+        outgoing = (k == CLIENT) | (k == PRODUCER)
         foreign = service[rows] != service[np.maximum(r, 0)]
         call = in_region & (outgoing | foreign)
         is_call[rows] = call
@@ -120,9 +121,11 @@ def trace_callers(spans: pd.DataFrame, tree: Tree, regions: Regions, roots: np.n
         nxt = np.where(one, regions.callee[np.maximum(only_call[cur], 0)], -1)
         ok = (nxt >= 0) & (service[np.maximum(nxt, 0)] != service[cur]) & (service[cur] >= 0)
         if ok.any():
-            pairs = np.stack([name_code[cur[ok]], name_code[nxt[ok]]], axis=1)
-            uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
-            verdict = np.array([same(int(a), int(b)) for a, b in uniq], dtype=bool)
+            width = len(categories) + 1
+            pairs = (name_code[cur[ok]].astype(np.int64) + 1) * width + name_code[nxt[ok]] + 1
+            uniq, inverse = np.unique(pairs, return_inverse=True)
+            verdict = np.array([same(int(u // width) - 1, int(u % width) - 1) for u in uniq],
+                               dtype=bool)
             ok[np.flatnonzero(ok)] = verdict[inverse.ravel()]
         if not ok.any():
             break

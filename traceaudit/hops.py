@@ -195,24 +195,29 @@ def _count_rpc_oddities(spans: pd.DataFrame, tree, kind: np.ndarray, start: np.n
     n = len(spans)
     if "shared" in spans:
         anomalies.add_rows("shared_spans", spans["shared"].to_numpy(dtype=bool), trace_ids)
-    cats = trace_ids.cat.categories if isinstance(trace_ids.dtype, pd.CategoricalDtype) \
-        else pd.Index(trace_ids.unique())
-    short = np.asarray([len(t) == 16 for t in cats], dtype=bool) if len(cats) else \
-        np.zeros(0, bool)
+    cats = (trace_ids.cat.categories if isinstance(trace_ids.dtype, pd.CategoricalDtype)
+            else pd.Index(trace_ids.unique())).tolist()
+    short = np.fromiter(map(len, cats), dtype=np.int64, count=len(cats)) == 16
     if short.any():
-        anomalies.add("trace_id_64bit", int(short.sum()), list(cats[short][:3]))
+        anomalies.add("trace_id_64bit", int(short.sum()),
+                      [cats[i] for i in np.flatnonzero(short)[:3]])
     p = np.maximum(tree.parent, 0)
     has_parent = tree.parent >= 0
     server = (kind == SERVER) & has_parent
     answered = np.zeros(n, dtype=bool)
     answered[tree.parent[server]] = True
-    remote = spans["remote_service"].astype(object).to_numpy()
-    local = set(spans["service"].dropna().unique())  # categories also hold remote names
-    instrumented = pd.isna(remote) | np.isin(remote, list(local)) if n else np.zeros(0, bool)
+    # a peer that reports spans of its own (or no peer named) should have answered
+    local_codes, remote_codes = _codes(spans["service"]), _codes(spans["remote_service"])
+    if spans["service"].dtype == spans["remote_service"].dtype:  # one category table
+        reports = np.zeros(len(spans["service"].cat.categories) + 1, dtype=bool)
+        reports[local_codes[local_codes >= 0]] = True
+        instrumented = (remote_codes < 0) | reports[np.maximum(remote_codes, 0)]
+    else:
+        remote = spans["remote_service"].astype(object).to_numpy()
+        instrumented = pd.isna(remote) | np.isin(remote, spans["service"].dropna().unique())
     unanswered = (kind == CLIENT) & ~answered & instrumented
     anomalies.add_rows("client_without_server", unanswered, trace_ids)
-    bare = server & (kind[p] != CLIENT) & (spans["service"].cat.codes.to_numpy()
-                                           != spans["service"].cat.codes.to_numpy()[p])
+    bare = server & (kind[p] != CLIENT) & (local_codes != local_codes[p])
     anomalies.add_rows("server_without_client", bare, trace_ids)
     raw = spans["start_us"].fillna(0).to_numpy(dtype=np.int64)
     pair = server & (kind[p] == CLIENT) & (raw > 0) & (raw[p] > 0)
@@ -222,6 +227,12 @@ def _count_rpc_oddities(spans: pd.DataFrame, tree, kind: np.ndarray, start: np.n
         anomalies.add_rows("skew_corrected", before, trace_ids, count=skewed)
         still = before & (start < start[p])
         anomalies.add_rows("skew_not_corrected", still, trace_ids)
+
+
+def _codes(column: pd.Series) -> np.ndarray:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64)
+    return pd.factorize(column)[0]
 
 
 def _buckets(hop: np.ndarray, names: np.ndarray, service_code: np.ndarray,
