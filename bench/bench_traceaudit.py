@@ -134,7 +134,9 @@ def crisp_python() -> Path | None:
         copy = Path(tmp) / "crisp"
         shutil.copytree(source, copy, ignore=shutil.ignore_patterns("build", "*.egg-info"))
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(copy)], check=True)
+        # psutil: imported by its CLI module, missing from its package dependencies
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(copy), "psutil"],
+                       check=True)
     return CRISP_PYTHON
 
 
