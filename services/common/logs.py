@@ -2,7 +2,7 @@
 
 One JSON object a line with `timestamp` (RFC 3339 UTC, µs), `level`, `service`, `event`,
 `logger`, and `trace_id`/`span_id`/`trace_flags` of the span active when the line was logged.
-Card numbers, CVVs, passwords and e-mail addresses are masked before rendering.
+Secrets are masked before rendering, by the rules of `masking.py` (the spans' rules too).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,69 +20,25 @@ import structlog
 from opentelemetry import trace
 from structlog.typing import EventDict, WrappedLogger
 
+from services.common.masking import MASK, mask_text, mask_value
+
+__all__ = ["MASK", "configure", "log_path", "mask_secrets", "mask_text"]
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 MAX_BYTES = 20 * 1024 * 1024
 BACKUPS = 5
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
-MASK = "***"
-
-_SECRET_KEY = re.compile(  # matched against the lower-cased key, `-` read as `_`
-    r"pass(word|wd)|secret|cvv|cvc|security_?code|card_?number|credit_?card|api_?key"
-    r"|authorization|(^|_)(pwd|pan)($|_)"
-)
-_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
-_EMAIL = re.compile(r"[\w.%+-]+@([\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,})")
-_SECRET_IN_TEXT = re.compile(
-    r"""((?:password|passwd|pwd|secret|cvv2?|cvc|security_?code|card_?number)"""
-    r"""["']?\s*[:=]\s*["']?)([^\s"',&;}]+)""",
-    re.IGNORECASE,
-)
 _HEAD = ("timestamp", "level", "service", "event", "logger", "trace_id", "span_id",
          "trace_flags")
 _UNMASKED = frozenset(_HEAD) - {"event"}
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def _mask_card(match: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", match.group())
-    return MASK + digits[-4:] if _luhn_ok(digits) else match.group()
-
-
-def mask_text(text: str) -> str:
-    """`text` with card numbers (Luhn-valid), e-mail addresses and `key=secret` values masked."""
-    if "@" in text:
-        text = _EMAIL.sub(lambda m: f"{MASK}@{m.group(1)}", text)
-    text = _SECRET_IN_TEXT.sub(lambda m: m.group(1) + MASK, text)
-    return _CARD.sub(_mask_card, text)
-
-
-def _mask_value(key: str, value: Any) -> Any:
-    if _SECRET_KEY.search(key.lower().replace("-", "_")):
-        return MASK
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, dict):
-        return {k: _mask_value(str(k), v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_mask_value(key, v) for v in value]
-    return value
 
 
 def mask_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """structlog processor: mask secrets in every field except the log's own metadata."""
     for key, value in event_dict.items():
         if key not in _UNMASKED and not key.startswith("_"):
-            event_dict[key] = _mask_value(key, value)
+            event_dict[key] = mask_value(key, value)
     return event_dict
 
 

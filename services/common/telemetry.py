@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from services.common import metrics
+from services.common.masking import MaskingExporter
 from services.common.settings import Settings, get_settings
 
 EXPORTERS = ("zipkin", "otlp", "none")
@@ -129,7 +130,7 @@ def _install_provider(service: str, settings: Settings | None) -> None:
     if exporter is not None:
         provider.add_span_processor(
             BatchSpanProcessor(
-                exporter,
+                MaskingExporter(exporter),  # no secret of a URL or field reaches the collector
                 max_queue_size=_env_int("OTEL_BSP_MAX_QUEUE_SIZE", 2048),
                 schedule_delay_millis=_env_int("OTEL_BSP_SCHEDULE_DELAY", SCHEDULE_DELAY_MS),
                 max_export_batch_size=_env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512),
