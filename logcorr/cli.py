@@ -188,12 +188,17 @@ def _byte_progress(files: list[str]):
 @_paths
 @click.option("--zipkin", "zipkin_url", help="Zipkin base URL to fetch the trace's spans from.")
 @click.option("--spans", "spans_file", type=click.Path(exists=True, dir_okay=False),
-              help="Zipkin v2 JSON file with the trace's spans.")
+              help="Trace file with the trace's spans (Zipkin, Jaeger or OTLP JSON).")
+@click.option("--trace-source", "trace_source", metavar="URL",
+              help="Where the spans are: a Zipkin URL, jaeger+http://…, tempo+http://… or a "
+              "trace file.")
+@click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'",
+              help="Header for --trace-source (auth, X-Scope-OrgID; repeatable; never printed).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
               help="HTML file to write (default reports/logcorr-TRACE_ID.html).")
 @_tz
 @_strict
-def report(trace_id, paths, zipkin_url, spans_file, output, tz, strict):
+def report(trace_id, paths, zipkin_url, spans_file, trace_source, headers, output, tz, strict):
     """One self-contained HTML page: the span waterfall with each span's log lines under it."""
     from pathlib import Path
 
@@ -201,12 +206,13 @@ def report(trace_id, paths, zipkin_url, spans_file, output, tz, strict):
     from logcorr.report import render_report
     from logcorr.spans import SpansUnavailable, load_spans
 
-    if not zipkin_url and not spans_file:
-        _fail("report needs --zipkin URL or --spans FILE")
+    if not zipkin_url and not spans_file and not trace_source:
+        _fail("report needs --trace-source URL, --zipkin URL or --spans FILE")
     try:
         result = run(trace_id, list(paths) or None, zone=_zone(tz))
         spans = load_spans(result.timeline.records[0].trace_id if result.timeline.records
-                           else trace_id, zipkin_url=zipkin_url, spans_file=spans_file)
+                           else trace_id, zipkin_url=zipkin_url, spans_file=spans_file,
+                           trace_source=trace_source, headers=headers)
     except (ValueError, FileNotFoundError, SpansUnavailable) as exc:
         _fail(str(exc))
     html = render_report(result.timeline, spans, trace_id=trace_id)
