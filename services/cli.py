@@ -49,7 +49,7 @@ def down() -> None:
         stack.down()
     except StackError as exc:
         raise click.ClickException(str(exc)) from exc
-    console.print("shop down")
+    console.print("shop down" + (f" ({stack.note})" if stack.note else ""))
 
 
 @main.command()

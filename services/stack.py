@@ -34,6 +34,15 @@ from supervisor.xmlrpc import SupervisorTransport
 
 from services.common.broker import DLX, EXCHANGE, QUEUES, dlq_name
 from services.common.settings import REPO, Settings
+from services.isolation import (
+    DB_SERVICES,
+    IsolationError,
+    broker_url_for,
+    check_connections,
+    ensure_vhost,
+    remove_vhost_if_idle,
+    stack_vhost,
+)
 
 READY_TIMEOUT = 60.0
 # env vars a stack passes on to its programs (besides the process environment they inherit)
@@ -134,6 +143,12 @@ class Stack:
         self.settings = Settings.model_validate(
             {k.lower(): v for k, v in self.env.items() if k.lower() in fields}
         )
+        self.note: str | None = None  # what `down` left behind, said by the CLI
+        # a vhost of its own, so no other stack's services consume this one's messages
+        self.own_vhost = not any(k.upper() == "BROKER_URL" for k in self.env)
+        if self.own_vhost:
+            self.env["BROKER_URL"] = broker_url_for(stack_vhost(self.settings))
+            self.settings = self.settings.model_copy(update={"broker_url": self.env["BROKER_URL"]})
         self.var_dir = Path(self.settings.shop_var_dir).resolve()
         self.env["SHOP_VAR_DIR"] = str(self.var_dir)
         known = {p.name: p for p in PROGRAMS if p.enabled()}
@@ -289,10 +304,12 @@ class Stack:
                 [[added, _changed, _removed]] = rpc.supervisor.reloadConfig()
                 for name in added:
                     rpc.supervisor.addProcessGroup(name)
+            self._check_isolation(stopped)
             for program in stopped:
                 self._start_program(program.name)
         else:
             self.check_startable(self.programs)
+            self._check_isolation(self.programs)
             self.write_config()
             for stale in (self.socket_path, self.pid_path):
                 stale.unlink(missing_ok=True)
@@ -311,6 +328,15 @@ class Stack:
                     )
                 time.sleep(0.1)
         return self.wait_ready([p.name for p in self.programs], timeout)
+
+    def _check_isolation(self, starting: Sequence[Program]) -> None:
+        """The stack's own vhost exists and PostgreSQL has room for the pools of `starting`."""
+        try:
+            if self.own_vhost:
+                ensure_vhost(self.settings.broker_url)
+            check_connections(self.settings, sum(p.name in DB_SERVICES for p in starting))
+        except IsolationError as exc:
+            raise StackError(str(exc)) from exc
 
     def _process_info(self) -> dict[str, str]:
         return {i["name"]: i["statename"] for i in self._rpc().supervisor.getAllProcessInfo()}
@@ -444,6 +470,9 @@ class Stack:
         self.socket_path.unlink(missing_ok=True)
         if alive:
             raise StackError(f"processes left after shutdown: {[p.pid for p in alive]}")
+        if self.own_vhost and pids:
+            with contextlib.suppress(IsolationError):
+                self.note = remove_vhost_if_idle(self.settings.broker_url)
 
 
 def reset_databases(settings: Settings) -> list[str]:

@@ -69,8 +69,8 @@ class Database:
             settings.database_url(service),
             pool_pre_ping=True,
             pool_recycle=300,
-            pool_size=10,
-            max_overflow=10,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
             pool_timeout=settings.database_connect_timeout + 1,
             connect_args={"connect_timeout": max(1, int(settings.database_connect_timeout))},
         )
