@@ -141,14 +141,16 @@ def sample(analysis: OrderAnalysis) -> Sample:
     buckets = sorted(buckets, key=lambda b: (b not in hops, b))
     cp_ms = cp.reindex(columns=buckets, fill_value=0).to_numpy(dtype=float) / 1000
 
+    row = index.get_indexer(status["trace_id"]) if len(status) else np.zeros(0, np.int64)
+    col = pd.Index(hops).get_indexer(status["hop"].astype(str)) if len(status) \
+        else np.zeros(0, np.int64)
+    known = (row >= 0) & (col >= 0)
+    cell = row[known] * len(hops) + col[known]
+
     def per_trace(mask: np.ndarray) -> np.ndarray:
-        if not len(status):
-            return np.zeros((n, len(hops)), dtype=np.int64)
-        frame = pd.DataFrame({"t": status["trace_id"], "h": status["hop"].astype(str),
-                              "v": mask.astype(np.int64)})
-        table = frame.pivot_table(index="t", columns="h", values="v", aggfunc="sum",
-                                  fill_value=0)
-        return table.reindex(index=index, columns=hops, fill_value=0).to_numpy(dtype=np.int64)
+        counts = np.bincount(cell, weights=mask[known].astype(float),
+                             minlength=n * len(hops))
+        return counts.reshape(n, len(hops)).astype(np.int64)
 
     failure = status["failure"].to_numpy(dtype=object)
     calls = per_trace(np.ones(len(status), dtype=bool))

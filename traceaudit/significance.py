@@ -76,11 +76,51 @@ class Total:
     drift_high: float
 
 
-def _weights(rng: np.random.Generator, n: int, resamples: int) -> np.ndarray:
-    """Bootstrap resamples as counts per trace (resamples × n); row sums are n."""
+MAX_UNITS = 2000  # above this many traces, resample random groups of traces instead
+
+
+def _boot_sums(rng: np.random.Generator, columns: np.ndarray, resamples: int,
+               chunk: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Column sums of `resamples` bootstrap resamples of the rows (resamples × columns), and
+    each resample's number of rows.
+
+    Beyond MAX_UNITS rows, the rows are dealt at random into MAX_UNITS groups and the groups
+    are resampled (for independent traces the same distribution of means, at a cost that does
+    not grow with the window). Resamples are drawn `chunk` at a time.
+    """
+    n = len(columns)
+    out = np.zeros((resamples, columns.shape[1]))
     if n == 0:
-        return np.zeros((resamples, 0))
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(float)
+        return out, np.ones(resamples)
+    sizes = np.ones(n)
+    if n > MAX_UNITS:
+        group = rng.permutation(n) % MAX_UNITS
+        sizes = np.bincount(group, minlength=MAX_UNITS).astype(float)
+        columns = np.vstack([np.bincount(group, weights=columns[:, m], minlength=MAX_UNITS)
+                             for m in range(columns.shape[1])]).T
+    units = len(sizes)
+    p = np.full(units, 1.0 / units)
+    rows = np.zeros(resamples)
+    for lo in range(0, resamples, chunk):
+        hi = min(resamples, lo + chunk)
+        weights = rng.multinomial(units, p, size=hi - lo).astype(float)
+        out[lo:hi] = weights @ columns
+        rows[lo:hi] = weights @ sizes
+    return out, np.maximum(rows, 1.0)
+
+
+def _columns(s: Sample) -> tuple[np.ndarray, dict[str, slice]]:
+    """Everything the tests need from a window's traces, side by side (one bootstrap)."""
+    expected = s.expected.astype(float)
+    parts = {"total": s.total_ms[:, None], "cp": s.cp_ms, "errors": s.server_errors,
+             "calls": s.calls, "made": s.calls * expected, "expected": expected}
+    out, where, at = [], {}, 0
+    for name, part in parts.items():
+        part = np.asarray(part, dtype=float).reshape(s.n, -1)
+        out.append(part)
+        where[name] = slice(at, at + part.shape[1])
+        at += part.shape[1]
+    return np.hstack(out) if out else np.zeros((s.n, 0)), where
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -135,30 +175,32 @@ def compare(base: Sample, cur: Sample, *, resamples: int = 1000, confidence: flo
     """
     effect = effect or Effect()
     rng = np.random.default_rng(seed)
-    wb, wc = _weights(rng, base.n, resamples), _weights(rng, cur.n, resamples)
+    yb, where = _columns(base)
+    yc, _ = _columns(cur)
+    (sb, nb), (sc, nc) = _boot_sums(rng, yb, resamples), _boot_sums(rng, yc, resamples)
     lo_q, hi_q = (1 - confidence) / 2, 1 - (1 - confidence) / 2
 
-    def means(w: np.ndarray, x: np.ndarray, n: int) -> np.ndarray:
-        return w @ x / max(n, 1)
+    def boot(sums: np.ndarray, name: str, rows: np.ndarray) -> np.ndarray:
+        return sums[:, where[name]] / rows[:, None]
 
-    def ci(boot: np.ndarray) -> tuple[float, float]:
-        boot = boot[np.isfinite(boot)]
-        if not len(boot):
+    def ci(values: np.ndarray) -> tuple[float, float]:
+        values = values[np.isfinite(values)]
+        if not len(values):
             return math.nan, math.nan
-        lo, hi = np.quantile(boot, [lo_q, hi_q])
+        lo, hi = np.quantile(values, [lo_q, hi_q])
         return float(lo), float(hi)
 
     # the order total and the common drift
-    tb, tc = base.total_ms.mean() if base.n else math.nan, cur.total_ms.mean() if cur.n else \
-        math.nan
-    total_boot = means(wc, cur.total_ms, cur.n) - means(wb, base.total_ms, base.n)
-    mb, mc = base.cp_ms.mean(axis=0) if base.n else np.zeros(len(base.buckets)), \
-        cur.cp_ms.mean(axis=0) if cur.n else np.zeros(len(cur.buckets))
-    mb_boot, mc_boot = means(wb, base.cp_ms, base.n), means(wc, cur.cp_ms, cur.n)
+    tb = float(base.total_ms.mean()) if base.n else math.nan
+    tc = float(cur.total_ms.mean()) if cur.n else math.nan
+    total_boot = boot(sc, "total", nc)[:, 0] - boot(sb, "total", nb)[:, 0]
+    mb = base.cp_ms.mean(axis=0) if base.n else np.zeros(len(base.buckets))
+    mc = cur.cp_ms.mean(axis=0) if cur.n else np.zeros(len(cur.buckets))
+    mb_boot, mc_boot = boot(sb, "cp", nb), boot(sc, "cp", nc)
     drift = float(_drift(mb, mc, drift_floor_ms)[0])
     drift_boot = _drift(mb_boot, mc_boot, drift_floor_ms)
-    total = Total(float(tb), float(tc), float(tc - tb), *ci(total_boot), drift, *ci(drift_boot))
-    order_ms = max(float(tb), 1e-9) if np.isfinite(tb) else 1.0
+    total = Total(tb, tc, tc - tb, *ci(total_boot), drift, *ci(drift_boot))
+    order_ms = max(tb, 1e-9) if np.isfinite(tb) else 1.0
 
     changes: list[Change] = []
     hops = set(base.hops)
@@ -180,27 +222,31 @@ def compare(base: Sample, cur: Sample, *, resamples: int = 1000, confidence: flo
         cb, cc = base.calls[:, j], cur.calls[:, j]
         rb = _ratio(np.array([eb.sum()]), np.array([cb.sum()]))[0]
         rc = _ratio(np.array([ec.sum()]), np.array([cc.sum()]))[0]
-        boot = _ratio(wc @ ec, wc @ cc) - _ratio(wb @ eb, wb @ cb)
+        boot_j = _ratio(sc[:, where["errors"]][:, j], sc[:, where["calls"]][:, j]) - \
+            _ratio(sb[:, where["errors"]][:, j], sb[:, where["calls"]][:, j])
         est = float(rc - rb)  # NaN when a window made no call: no rate to compare
-        lo, hi = ci(boot)
+        lo, hi = ci(boot_j)
         per_order = (ec.sum() / max(cur.n, 1)) - (eb.sum() / max(base.n, 1))
         changes.append(Change(hop, "errors", float(rb), float(rc), est, lo, hi, est,
-                              _p_value(est, boot), min_effect=effect.errors,
-                              direction="worse" if est > 0 else "better",
+                              _p_value(est, boot_j), min_effect=effect.errors,
+                              direction="" if not np.isfinite(est) else
+                              "worse" if est > 0 else "better",
                               score=abs(float(per_order))))
         # calls per order that expected one
         xb, xc = base.expected[:, j].astype(float), cur.expected[:, j].astype(float)
         kb, kc = cb * xb, cc * xc
         qb = _ratio(np.array([kb.sum()]), np.array([xb.sum()]))[0]
         qc = _ratio(np.array([kc.sum()]), np.array([xc.sum()]))[0]
-        boot = _ratio(wc @ kc, wc @ xc) - _ratio(wb @ kb, wb @ xb)
+        boot_j = _ratio(sc[:, where["made"]][:, j], sc[:, where["expected"]][:, j]) - \
+            _ratio(sb[:, where["made"]][:, j], sb[:, where["expected"]][:, j])
         est = float(qc - qb) if np.isfinite(qb) and np.isfinite(qc) else math.nan
-        lo, hi = ci(boot)
+        lo, hi = ci(boot_j)
         changes.append(Change(hop, "calls", float(qb), float(qc), est, lo, hi, est,
-                              _p_value(est, boot),
+                              _p_value(est, boot_j),
                               min_effect=max(effect.calls_abs, effect.calls * float(
                                   np.nan_to_num(qb))),
-                              direction="worse" if (np.isfinite(est) and est < 0) else "better",
+                              direction="" if not np.isfinite(est) else
+                              "worse" if est < 0 else "better",
                               score=abs(est) / max(float(np.nan_to_num(qb)), 1e-9)
                               if np.isfinite(est) else 0.0))
 

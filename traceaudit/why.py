@@ -55,10 +55,13 @@ def _event_item(value: str) -> str | None:
 
 
 def _tag_items(tags: dict) -> list[str]:
+    """Failures the tags name: a status ≥ 400 (a 2xx says nothing the error rate does not),
+    `error.type`, `error` (hex ids masked, so one message is one item)."""
     out = []
     for key in _STATUS_TAGS:
         if key in tags:
-            out.append(f"status {tags[key]}")
+            if str(tags[key])[:1] not in ("1", "2", "3", "0"):
+                out.append(f"status {tags[key]}")
             break
     if "error.type" in tags:
         out.append(f"error.type {str(tags['error.type'])[:60]}")
@@ -75,19 +78,21 @@ def evidence_items(traces: Iterable) -> pd.DataFrame:
         for span in trace if isinstance(trace, list) else ():
             if not isinstance(span, dict):
                 continue
+            items = []
+            for note in span.get("annotations") or ():
+                if isinstance(note, dict) and (item := _event_item(note.get("value"))):
+                    items.append(item)
+            tags = span.get("tags")
+            if isinstance(tags, dict) and tags:
+                items.extend(_tag_items(tags))
+            if not items:
+                continue
             tid, sid = normalize_trace_id(span.get("traceId")), normalize_span_id(span.get("id"))
             if tid is None or sid is None:
                 continue
             endpoint = span.get("localEndpoint")
             service = str((endpoint if isinstance(endpoint, dict) else {}).get("serviceName")
                           or "").lower()
-            items = []
-            for note in span.get("annotations") or ():
-                if isinstance(note, dict) and (item := _event_item(note.get("value"))):
-                    items.append(item)
-            tags = span.get("tags")
-            if isinstance(tags, dict):
-                items.extend(_tag_items(tags))
             rows.extend((tid, sid, service, item) for item in items)
     return pd.DataFrame(rows, columns=["trace_id", "span_id", "service", "item"])
 
