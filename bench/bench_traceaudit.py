@@ -260,6 +260,10 @@ def main() -> None:
         print(f"critical path per service, ms per trace (traceaudit, CRISP): "
               f"{crisp['cp_ms_per_trace_by_service']}; largest difference "
               f"{crisp['max_service_difference_ms']:.6f} ms")
+    # the same traces as Jaeger JSON and OTLP JSON lines (bench/_trace_formats.py)
+    from _trace_formats import report as format_report
+
+    format_report(path, ours, _run, _pipeline)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,7 @@
 """Zipkin v2 traces → OTLP JSON and Jaeger JSON, as those backends would hand them back.
 
-Used to write the same traces in every format (tests, the benchmark, `traceaudit fetch
---as`). Zipkin's shared client/server span ids are split as Jaeger's and Tempo's span-id
-dedupers do: the SERVER half gets a new id (`0000000000000001`, … unused in the trace), its
-parent is the shared id, and every other span whose parent was the shared id hangs under it.
+Used to write the same traces in every format (the tests, the benchmark). Zipkin's shared
+client/server span ids are split as Jaeger's and Tempo's span-id dedupers do (see `unshare`).
 """
 
 from __future__ import annotations
@@ -15,30 +13,39 @@ from traceaudit.ids import KIND_NUMBERS, normalize_span_id
 
 
 def unshare(trace: list[dict]) -> list[dict]:
-    """A copy of a Zipkin trace without shared span ids (Jaeger's `DeduplicateClientServer
-    SpanIDs` adjuster)."""
+    """A copy of a Zipkin trace without shared span ids, split as Jaeger's span-id deduper
+    does (a SERVER sharing a CLIENT's id gets a new id, its parent the shared id), and its
+    children placed as Zipkin places them: under the server when they are in the server's
+    service, else under the client. (Jaeger moves them all under the server, which changes
+    self times on odd traces such as yelp.json; the conversion keeps Zipkin's meaning.)"""
     clients = {s.get("id") for s in trace if s.get("kind") != "SERVER"}
     used = {normalize_span_id(s.get("id")) for s in trace}
-    renamed: dict[str, str] = {}
+    renamed: dict[tuple[str, str], str] = {}  # (shared id, server's service) → new id
     out = []
     counter = 0
     for span in trace:
         sid = span.get("id")
-        if span.get("kind") == "SERVER" and (span.get("shared") or sid in clients):
+        if span.get("kind") == "SERVER" and sid in clients:  # Jaeger looks at ids, not flags
             counter += 1
             while f"{counter:016x}" in used:
                 counter += 1
             new = f"{counter:016x}"
             used.add(new)
-            renamed[sid] = new
+            renamed[(sid, _service(span))] = new
             span = {**span, "id": new, "parentId": sid}
-            span.pop("shared", None)
+        if "shared" in span:  # no other format has the flag
+            span = {k: v for k, v in span.items() if k != "shared"}
         out.append(span)
     if renamed:
-        out = [{**s, "parentId": renamed[s["parentId"]]}
-               if s.get("parentId") in renamed and s["id"] != renamed[s["parentId"]]
+        new_ids = set(renamed.values())
+        out = [{**s, "parentId": renamed[(s["parentId"], _service(s))]}
+               if (s.get("parentId"), _service(s)) in renamed and s["id"] not in new_ids
                else s for s in out]
     return out
+
+
+def _service(span: dict) -> str | None:
+    return (span.get("localEndpoint") or {}).get("serviceName")
 
 
 def _attrs(tags: dict[str, str]) -> list[dict]:

@@ -13,6 +13,7 @@ import pytest
 from traceaudit import analyse, hop_table, read_spans
 from traceaudit._synth import order_traces
 from traceaudit.sources._export import to_jaeger, to_otlp
+from traceaudit.sources.files import iter_file_traces
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +57,32 @@ def test_the_reference_table_is_right(files, tables):
         assert table.loc[hop, "error_rate"] == pytest.approx(errors)
     assert table.loc["product", "error_rate"] == pytest.approx(100 / 1100)
     assert table.index[0] == "payment"  # 4 ms slower on every trace
+
+
+SAMPLES = ["messaging2.json", "skew.json", "smartthings-mobile-web-install.json",
+           "smartthings-oauth-authorization.json", "yelp.json"]
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_the_shared_zipkin_samples_as_jaeger_and_otlp(sample, tmp_path):
+    """Real Zipkin traces (shared client/server ids, lost halves, fragments): split as Jaeger
+    splits them, written as Jaeger and OTLP JSON, read back: the same hop table for every root
+    endpoint of the sample."""
+    from tests.fixtures.paths import SHARED
+
+    path = SHARED / "zipkin" / "samples" / sample
+    if not path.is_file():
+        pytest.skip(f"Zipkin samples not found at {path.parent} (../shared is absent)")
+    (traces,) = iter_file_traces(path)
+    zipkin = read_spans(path, keep_tags=False)
+    (tmp_path / "j.json").write_bytes(orjson.dumps(to_jaeger(traces)))
+    (tmp_path / "o.json").write_bytes(orjson.dumps(to_otlp(traces)))
+    others = {k: read_spans(tmp_path / k, keep_tags=False) for k in ("j.json", "o.json")}
+    roots = zipkin[zipkin["parent_id"].isna()][["service", "name"]].astype(str)
+    assert len(roots)
+    for service, name in roots.drop_duplicates().itertuples(index=False):
+        want = hop_table(analyse(zipkin, service=service, span=name))
+        assert len(want) >= 2  # a hop or more, and the root's own time
+        for other in others.values():
+            pd.testing.assert_frame_equal(
+                hop_table(analyse(other, service=service, span=name)), want, check_exact=True)
