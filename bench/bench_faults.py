@@ -137,6 +137,9 @@ def collect(work: Path, offset: int, orders: int, repeats: int, aa: int,
             if flag:
                 set_variant(flags, flag, "off")
                 time.sleep(12 if flag.startswith("payment") else 1.5)  # breaker reset (10 s)
+                # drain what the fault left queued (productHighCpu's backlog answered 503s
+                # well into the next window): a short unscored window
+                _window(stack, 20, seed=0)
             run = work / "runs" / name
             run.mkdir(parents=True, exist_ok=True)
             (run / "baseline.json").write_text(json.dumps(base))
@@ -312,12 +315,19 @@ def score_peers(runs: dict, venv: Path, work: Path) -> dict:
 
 # -- report --------------------------------------------------------------------------------
 
-def load_runs(work: Path) -> dict:
+def load_runs(work: Path, baseline_pairs: bool = False) -> dict:
+    """The saved runs in the order they were made; with `baseline_pairs`, also an A/A pair
+    ("bb-…") of each two consecutive no-fault windows of the fault runs (minutes apart)."""
     runs = {}
-    for run in sorted((work / "runs").iterdir()):
+    dirs = sorted((work / "runs").iterdir(), key=lambda d: (d / "meta.json").stat().st_mtime)
+    for run in dirs:
         meta = json.loads((run / "meta.json").read_text())
         runs[run.name] = (json.loads((run / "baseline.json").read_text()),
                           json.loads((run / "current.json").read_text()), meta["flag"])
+    if baseline_pairs:
+        faults = [name for name, r in runs.items() if r[2]]
+        for a, b in zip(faults, faults[1:], strict=False):
+            runs[f"bb-{a}"] = (runs[a][0], runs[b][0], None)
     return runs
 
 
@@ -343,6 +353,13 @@ def report(runs: dict, now: dict, before: dict, peers: dict, sizes: dict, shares
     console.print(table)
     for name in runs:
         console.print(f"  {name}: {now[name][2]}", markup=False, highlight=False)
+
+    bbs = [k for k in aas if k.startswith("bb-")]
+    if bbs:
+        aas = [k for k in aas if k not in bbs]
+        console.print(f"A/A from consecutive no-fault windows of the fault runs: previous diff "
+                      f"{sum(1 for k in bbs if before[k][2])}/{len(bbs)} → traceaudit diff "
+                      f"{sum(1 for k in bbs if now[k][0] is not None)}/{len(bbs)} flagged")
 
     def right(pred) -> int:
         return sum(1 for n in faults if pred(n))
@@ -390,13 +407,15 @@ def report(runs: dict, now: dict, before: dict, peers: dict, sizes: dict, shares
 @click.option("--no-small", is_flag=True, help="Skip the smallest-window/share search.")
 @click.option("--flag", "flags_run", multiple=True, type=click.Choice(list(FAULTS)),
               help="Only these flags (repeatable; default all).")
+@click.option("--baseline-pairs", is_flag=True, help="Also score each two consecutive no-fault "
+              "windows of the fault runs as an A/A pair (bb-…).")
 def main(work, saved, offset, orders, repeats, aa, resamples, peer_venv, no_peers, no_small,
-         flags_run):
+         flags_run, baseline_pairs):
     if not saved:
         if work.exists():
             shutil.rmtree(work / "runs", ignore_errors=True)
         collect(work, offset, orders, repeats, aa, list(flags_run or FAULTS))
-    runs = load_runs(work)
+    runs = load_runs(work, baseline_pairs)
     started = time.perf_counter()
     now, before = score_traceaudit(runs, resamples)
     console.print(f"scored {len(runs)} runs in {time.perf_counter() - started:.1f} s")

@@ -4,8 +4,10 @@ One `Sample` per window: per trace the order's latency, its answer (the root spa
 and, per hop, critical-path time, calls, and failed calls split by kind:
 
 - **server errors**: a 5xx, or an error flag on a call that no 4xx explains;
-- **transport errors**: a failed call with no server span and no status (refused, timed out):
+- **transport errors**: a failed call with no server span and no status (refused, reset):
   the callee was never reached;
+- **timeouts**: a failed call with no status of its own that a server span did answer: the
+  callee was reached but too slow (also counted as server errors);
 - **client errors**: a 4xx (out of stock, not found). Apart: the caller's request was wrong,
   the callee worked.
 
@@ -42,6 +44,7 @@ class Sample:
     client_errors: np.ndarray  # (traces, hops)
     expected: np.ndarray  # (traces, hops) bool: no other hop's call failed in the trace
     callee_ms: dict[str, np.ndarray] = field(default_factory=dict)  # hop → client ms per call
+    timeouts: np.ndarray | None = None  # (traces, hops), also counted in server_errors
 
     @property
     def n(self) -> int:
@@ -63,12 +66,15 @@ class Sample:
                       take(self.calls, self.hops, hops),
                       take(self.server_errors, self.hops, hops),
                       take(self.transport_errors, self.hops, hops),
-                      take(self.client_errors, self.hops, hops), expected, self.callee_ms)
+                      take(self.client_errors, self.hops, hops), expected, self.callee_ms,
+                      take(self.timeouts if self.timeouts is not None
+                           else np.zeros_like(self.calls), self.hops, hops))
 
 
 def call_status(analysis: OrderAnalysis) -> pd.DataFrame:
     """Per hop call: trace, hop, its HTTP status (server's, else client's; 0: none), whether a
-    server span answered it, and its failure kind: "server", "transport", "client" or ""."""
+    server span answered it, and its failure kind: "server", "timeout", "transport", "client"
+    or ""."""
     calls = analysis.calls
     spans = analysis.spans
     if spans is None or not len(calls):
@@ -93,9 +99,11 @@ def call_status(analysis: OrderAnalysis) -> pd.DataFrame:
     failed = error[rows] | (answered & error[np.maximum(srv, 0)]) | (code >= 500)
     client = (code >= 400) & (code < 500)
     transport = failed & ~answered & (code == 0)
+    bare = srv == rows
+    timeout = error[rows] & (status[rows] == 0) & answered & ~bare & ~client
     server = (failed & ~client) | (code >= 500)
-    failure = np.where(transport, "transport", np.where(server, "server",
-                                                        np.where(client, "client", "")))
+    failure = np.where(transport, "transport", np.where(timeout, "timeout", np.where(
+        server, "server", np.where(client, "client", ""))))
     return pd.DataFrame({"trace_id": np.asarray(calls["trace_id"].astype(str)),
                          "hop": calls["hop"].to_numpy(dtype=object), "status": code,
                          "answered": answered, "failure": failure,
@@ -154,18 +162,22 @@ def sample(analysis: OrderAnalysis) -> Sample:
 
     failure = status["failure"].to_numpy(dtype=object)
     calls = per_trace(np.ones(len(status), dtype=bool))
-    server = per_trace(np.isin(failure, ("server", "transport")))
+    server = per_trace(np.isin(failure, ("server", "transport", "timeout")))
     transport = per_trace(failure == "transport")
+    timeouts = per_trace(failure == "timeout")
     client = per_trace(failure == "client")
     failed_any = (server + client) > 0
-    # a call is expected unless another hop's call failed in the trace
-    others_failed = (failed_any.sum(axis=1, keepdims=True) - failed_any) > 0
+    # a call is expected unless another hop's call failed in the trace, or the operation
+    # turned the request down itself (a 4xx answer with no failed call: invalid input)
+    outcome = order_outcomes(analysis).to_numpy(dtype=object)
+    refused = np.array([o[:1] == "4" for o in outcome], dtype=bool) & ~failed_any.any(axis=1)
+    others_failed = ((failed_any.sum(axis=1, keepdims=True) - failed_any) > 0) | refused[:, None]
     callee_ms = {h: g["client_ms"].to_numpy() for h, g in status.groupby("hop")} \
         if len(status) else {}
     return Sample(tids, traces["start_us"].to_numpy(dtype=np.int64),
                   traces["duration_us"].to_numpy(dtype=float) / 1000,
-                  order_outcomes(analysis).to_numpy(dtype=object), buckets, cp_ms, hops,
-                  calls, server, transport, client, ~others_failed, callee_ms)
+                  outcome, buckets, cp_ms, hops,
+                  calls, server, transport, client, ~others_failed, callee_ms, timeouts)
 
 
 def outcome_mix(base: Sample, cur: Sample) -> pd.DataFrame:

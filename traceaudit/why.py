@@ -169,6 +169,9 @@ def _kind(hop: str, changes: list[Change], cur: Sample) -> str:
         if hop in cur.hops:
             j = cur.hops.index(hop)
             errors = cur.server_errors[:, j].sum()
+            timeouts = cur.timeouts[:, j].sum() if cur.timeouts is not None else 0
+            if "errors" in mine and errors and timeouts >= errors / 2:
+                return "latency"  # reached but too slow: its calls time out
             if "errors" in mine and errors and cur.transport_errors[:, j].sum() < errors / 2:
                 return "errors"
         return "unreachable"

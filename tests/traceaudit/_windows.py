@@ -36,11 +36,14 @@ def _span(tid, sid, parent, service, name, kind, start, dur, tags):
 
 def order(i: int, *, customer: float = 10, product: float = 20, payment: float | None = 30,
           payment_status: int | None = 200, product_status: int = 200, status: int = 200,
-          events: dict[str, list[dict]] | None = None, start_us: int | None = None) -> list[dict]:
+          events: dict[str, list[dict]] | None = None, start_us: int | None = None,
+          timeout_hop: str | None = None, invalid: bool = False) -> list[dict]:
     """Order number `i` (its trace id is i + 1, in hex; times in ms).
 
     `payment=None`: no payment call at all; `payment_status=None`: the call failed before
-    reaching payment (no server span)."""
+    reaching payment (no server span); `timeout_hop`: that call gives up (no status, error
+    "ReadTimeout") while its server span still answers 200; `invalid`: the order refuses the
+    request itself (400, no calls)."""
     tid = f"{i + 1:032x}"
     start = T0 + i * 1_000_000 if start_us is None else start_us
     gw, gwc, osrv = _id(), _id(), _id()
@@ -50,6 +53,8 @@ def order(i: int, *, customer: float = 10, product: float = 20, payment: float |
     steps = [("customer", customer, 200, "get"), ("product", product, product_status, "post")]
     if payment is not None:
         steps.append(("payment", payment, payment_status, "post"))
+    if invalid:
+        steps, status = [], 400
     for callee, ms, code, method in steps:
         dur = int(round(ms * MS))
         cid = _id()
@@ -60,6 +65,8 @@ def order(i: int, *, customer: float = 10, product: float = 20, payment: float |
             tags["http.status_code"] = code
             if code >= 400:
                 tags["error"] = ""
+        if callee == timeout_hop:
+            tags = {"peer.service": callee, "error": "ReadTimeout: "}
         spans.append(_span(tid, cid, osrv, "order", method, "CLIENT", at, dur, tags))
         if code is not None:
             srv_tags: dict = {"http.status_code": code}

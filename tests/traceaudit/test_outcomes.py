@@ -81,3 +81,20 @@ def test_outcome_mix(analysis):
     assert mix.loc["200", "baseline_share"] == 1.0
     assert mix.loc["200", "delta_share"] == pytest.approx(1 / 5 - 1)
     assert mix.index[0] == "202"
+
+
+def test_a_timed_out_call_and_a_refused_request():
+    a = analyse(spans_frame([order(0, timeout_hop="product", product=3000, payment=None,
+                                   status=503),
+                             order(1, invalid=True)]))
+    st = call_status(a)
+    product = st[st["hop"] == "product"].iloc[0]
+    # the server answered 200, but the client gave up without a status of its own
+    assert (product["status"], product["answered"], product["failure"]) == (200, True, "timeout")
+    s = sample(a)
+    j = s.hops.index("product")
+    assert s.timeouts[:, j].tolist() == [1, 0]
+    assert s.server_errors[:, j].tolist() == [1, 0]  # a timeout is a failure of the callee
+    # the refused request (400, no call failed) expects no call at all
+    assert s.outcome.tolist() == ["503", "400"]
+    assert s.hops == ["customer", "product"] and s.expected[1].tolist() == [False, False]

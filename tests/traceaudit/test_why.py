@@ -88,3 +88,15 @@ def test_explain_names_kind_from_the_traces():
     assert "status 500: 0% → 25% of traces" in v.evidence
     assert len(v.examples["current"]) == 3
     assert all(int(t, 16) - 1 in range(200, 260, 4) for t in v.examples["current"])
+
+
+def test_calls_that_time_out_are_a_slowdown():
+    from traceaudit.diff import compare
+    from traceaudit.hops import analyse
+    from traceaudit.spans import spans_frame
+
+    base = [order(i) for i in range(40)]
+    cur = [order(100 + i, product=3000, timeout_hop="product", payment=None, status=503)
+           if i % 2 else order(100 + i) for i in range(40)]
+    d = compare(analyse(spans_frame(base)), analyse(spans_frame(cur)))
+    assert (d.verdict.hop, d.verdict.kind) == ("product", "latency")
