@@ -333,9 +333,14 @@ def _whole_lines(path: str, start: int) -> tuple[int, int]:
 # What ripgrep reports (-o): span and parent ids after their key, eaten so that they are not
 # posted (a trace id is never looked up by them); UUIDs; hex runs of 16+ digits; decimals
 # after a `trace_id` key, with the byte that ends them (ripgrep's regex has no look-around).
+# A 32-hex id followed by `-<16 hex>` (Micrometer `[trace-span]`, traceparent, B3) is one
+# token: its span is not posted either.
 _RG_TOKENS = (r"[sS]pan_?[iI][dD]\W{1,4}[0-9a-fA-F]{16}|[pP]arent_?[iI][dD]\W{1,4}[0-9a-fA-F]{16}"
               r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+              r"|[0-9a-fA-F]{32}-[0-9a-fA-F]{16}"
               r"|[0-9a-fA-F]{16,}|[tT]race_?[iI][dD]\W{1,4}[0-9]{1,20}[^0-9a-zA-Z]")
+_SHIFT = 1 << 63
+_KEYED = b"sSpPtT"  # the first byte of a token that is a key and its value
 FLUSH = 200_000  # postings kept in memory before they are written
 
 
@@ -364,16 +369,12 @@ def _rg_postings(rg: str, path: str | None, start: int, end: int | None, first_l
             assert proc.stdout is not None
             if proc.stdin is not None:  # only whole lines: feed them
                 _feed(proc.stdin, f, end - start)
-            for out in proc.stdout:
-                line_no, offset, token = out.split(b":", 2)
-                key = _token_key(token.rstrip(b"\n"))
-                if key is None:
-                    continue
-                line = int(line_no) + first_line
+            for line, at, key in _rg_keys(proc.stdout):
+                line += first_line
                 if last.get(key) == line:
                     continue
                 last[key] = line
-                at = int(offset) + start
+                at += start
                 if at >= end:
                     break
                 found = posts.get(key)
@@ -402,23 +403,38 @@ def _rg_stream(rg: str, source, flush) -> None:
     with subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as proc:
         assert proc.stdout is not None and proc.stdin is not None
         _feed(proc.stdin, source, 1 << 62)
-        for out in proc.stdout:
-            line_no, offset, token = out.split(b":", 2)
-            key = _token_key(token.rstrip(b"\n"))
-            if key is None:
-                continue
-            line = int(line_no)
+        for line, at, key in _rg_keys(proc.stdout):
             if last.get(key) == line:
                 continue
             last[key] = line
             found = posts.get(key)
             if found is None:
                 found = posts[key] = array("q")
-            found.extend((line, int(offset)))
+            found.extend((line, at))
             if len(last) >= FLUSH:
                 flush(posts)
                 posts, last = {}, {}
     flush(posts)
+
+
+def _rg_keys(stdout):
+    """(line, offset, key) of each token in ripgrep's `-o -n -b` output, read in big chunks."""
+    pending = b""
+    token_key = _token_key
+    while chunk := stdout.read(1 << 22):
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for out in lines:
+            line_no, offset, token = out.split(b":", 2)
+            if len(token) == 32 and token[:1] not in _KEYED:  # the common case, inline
+                key = int(token[16:], 16) - _SHIFT
+                if key == -_SHIFT:
+                    continue
+            else:
+                key = token_key(token)
+                if key is None:
+                    continue
+            yield int(line_no), int(offset), key
 
 
 def _feed(pipe, f, size: int) -> None:
@@ -450,6 +466,8 @@ def _token_key(token: bytes) -> int | None:
         return value - (1 << 63) if 0 < value < 1 << 64 else None
     if len(token) == 36 and token[8:9] == b"-":
         value = int(token[19:23] + token[24:], 16)
+    elif len(token) == 49 and token[32:33] == b"-":  # trace-span: the trace
+        value = int(token[16:32], 16)
     elif 17 <= len(token) <= 20 and token.isdigit() and int(token) < 1 << 64:
         value = int(token)  # a Datadog decimal id (no 16/24/32-hex id is this long)
     elif len(token) <= 32:

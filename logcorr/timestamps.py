@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -122,6 +123,7 @@ def parse_ctime(text: str, zone: tzinfo = UTC) -> int | None:
     return _to_us(dt)
 
 
+@functools.lru_cache(maxsize=64)
 def _offset(text: str) -> tzinfo:
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")

@@ -28,12 +28,14 @@ _TRACE_KEYS = ("trace_id", "traceID", "traceId", "trace.id", "otelTraceID", "X-B
 _SPAN_KEYS = ("span_id", "spanID", "spanId", "span.id", "otelSpanID", "X-B3-SpanId", "SpanId")
 
 
-def _record(fmt, file, line, offset, text, name, **kw) -> Record:
+def _record(fmt, file, line, offset, text, name, search: str | None = None, **kw) -> Record:
+    """A text record; without a trace id from a field, one written anywhere in `search` (the
+    part of the line a format leaves free: all of it by default)."""
     kw.setdefault("service", fmt.service)
     kw.setdefault("level", "")
     kw.setdefault("span_id", None)
     if kw.get("trace_id") is None:
-        kw["trace_id"] = id_anywhere(text)
+        kw["trace_id"] = id_anywhere(text if search is None else search)
     return Record(file=file, line=line, offset=offset, raw=text, format=name, **kw)
 
 
@@ -134,7 +136,8 @@ class RegexFormat(Format):
                 if key in kv:
                     trace_id = normalize_id(kv[key])
                     break
-        return _record(fmt, file, line, offset, text, self.name, ts_us=ts_us,
+        return _record(fmt, file, line, offset, text, self.name,
+                       search=(g.get("rest") or "") + " " + (g.get("message") or ""), ts_us=ts_us,
                        service=g.get("service") or fmt.service, level=level or "",
                        message=(g.get("message") or "").strip(), trace_id=trace_id,
                        span_id=normalize_id(kv.get("span_id") or kv.get("spanId")),
