@@ -331,7 +331,21 @@ class SpansBuilder:
         self.trace_ids.extend(tids)
         self.trace_sizes.extend(sizes)
         trace_no = np.repeat(np.arange(first, first + len(sizes)), sizes)
-        self.parts.append(self._columns(list(chain.from_iterable(kept)), trace_no))
+        spans = list(chain.from_iterable(kept))
+        self._count_mixed_ids(kept, tids, spans)
+        self.parts.append(self._columns(spans, trace_no))
+
+    def _count_mixed_ids(self, kept: list, tids: list, spans: list) -> None:
+        """Count traces whose spans carry both the 64-bit and the 128-bit form of their id
+        (a Zipkin with STRICT_TRACE_ID=false serves them as one trace, as traceaudit reads it)."""
+        if len(set(map(attrgetter("traceId"), spans))) <= len(set(tids)):
+            return  # the usual case: one id per trace (checked at one set's cost)
+        for trace in kept:
+            forms = {normalize_trace_id(s.traceId) for s in trace} - {None}
+            if len({f[-16:] for f in forms}) == 1 and len({len(f) for f in forms}) > 1:
+                self.anomalies["trace_id_halves_joined"] += 1
+                self.examples.setdefault("trace_id_halves_joined", []).append(
+                    max(forms, key=len))
 
     def typed(self, chunk: list) -> bool:
         """Whether a chunk from `iter_trace_chunks` is `decoder`'s (all of it is, or none)."""
@@ -468,9 +482,10 @@ class SpansBuilder:
     def _join_halves(self, codes: np.ndarray, cats: list[str]) -> tuple[np.ndarray, list]:
         """One trace for a 64-bit id and the 128-bit id it is the low half of (Zipkin's
         STRICT_TRACE_ID=false): the 128-bit form names both."""
-        low = {t[16:]: i for i, t in enumerate(cats) if len(t) == 32}
-        if not low:
-            return codes, cats
+        lengths = np.fromiter(map(len, cats), dtype=np.int64, count=len(cats))
+        if not (lengths == 16).any() or not (lengths == 32).any():
+            return codes, cats  # one width only: nothing to join
+        low = {cats[i][16:]: i for i in np.flatnonzero(lengths == 32)}
         into = {i: low[t] for i, t in enumerate(cats) if len(t) == 16 and t in low}
         if not into:
             return codes, cats

@@ -49,6 +49,15 @@ def test_64_and_128_bit_halves_are_one_trace():
     assert joined["count"] == 1 and joined["examples"] == [high + low]
 
 
+def test_both_id_forms_inside_one_trace_are_counted():
+    low, high = "4" * 16, "9" * 16
+    first, rest = fs.split_halves(low, high)
+    a = analyse(spans_frame([first + rest]))  # as a Zipkin with STRICT_TRACE_ID=false serves it
+    assert list(a.traces["trace_id"].astype(str)) == [high + low]
+    assert a.anomalies["trace_id_halves_joined"]["count"] == 1
+    assert cp_ms(a) == {"payment": 0.4, "order (self)": 0.4, "gateway (self)": 0.2}
+
+
 def test_b3_shared_span_skew_and_an_unanswered_client_are_counted():
     a = analyse(spans_frame(fs.b3_shared()), service="front")
     # order's clock is 50 ms behind: its spans move by +50 000 µs (latency (800-700)/2 = 50)
