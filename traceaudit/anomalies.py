@@ -23,7 +23,7 @@ MEANINGS = {
     "fragments_merged": "spans reported in pieces, merged into one",
     "client_without_server": "calls to an instrumented (or unnamed) service with no server span",
     "server_without_client": "server spans called without a client span (a hop all the same)",
-    "server_before_client": "server spans starting before their client (clock skew)",
+    "server_before_client": "server spans starting no later than their client (clock skew)",
     "skew_corrected": "of those, corrected as the Zipkin UI does",
     "skew_not_corrected": "of those, not correctable (same host, or no single root)",
     "orphans": "spans whose parent is not in the trace (left out of the analysis)",

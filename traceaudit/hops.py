@@ -221,11 +221,11 @@ def _count_rpc_oddities(spans: pd.DataFrame, tree, kind: np.ndarray, start: np.n
     anomalies.add_rows("server_without_client", bare, trace_ids)
     raw = spans["start_us"].fillna(0).to_numpy(dtype=np.int64)
     pair = server & (kind[p] == CLIENT) & (raw > 0) & (raw[p] > 0)
-    before = pair & (raw < raw[p])
+    before = pair & (raw <= raw[p])  # what the Zipkin UI takes for skew
     if before.any():
         anomalies.add_rows("server_before_client", before, trace_ids)
         anomalies.add_rows("skew_corrected", before, trace_ids, count=skewed)
-        still = before & (start < start[p])
+        still = before & (start <= start[p])
         anomalies.add_rows("skew_not_corrected", still, trace_ids)
 
 
