@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 import orjson
@@ -50,7 +50,7 @@ def _default_zipkin_url() -> str:
     return default_url()
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"traceaudit: error: {message}", err=True)
     sys.exit(2)
 
