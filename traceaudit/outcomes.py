@@ -45,6 +45,8 @@ class Sample:
     expected: np.ndarray  # (traces, hops) bool: no other hop's call failed in the trace
     callee_ms: dict[str, np.ndarray] = field(default_factory=dict)  # hop → client ms per call
     timeouts: np.ndarray | None = None  # (traces, hops), also counted in server_errors
+    own_failures: np.ndarray | None = None  # per trace: failed (5xx) with no failed call
+    caller: str | None = None  # the service whose calls are the hops
 
     @property
     def n(self) -> int:
@@ -68,7 +70,13 @@ class Sample:
                       take(self.transport_errors, self.hops, hops),
                       take(self.client_errors, self.hops, hops), expected, self.callee_ms,
                       take(self.timeouts if self.timeouts is not None
-                           else np.zeros_like(self.calls), self.hops, hops))
+                           else np.zeros_like(self.calls), self.hops, hops),
+                      self.own_failures, self.caller)
+
+    @property
+    def own_bucket(self) -> str:
+        """The caller's local work: where a failure with no failed call belongs."""
+        return f"{self.caller or '?'} (self)"
 
 
 def call_status(analysis: OrderAnalysis) -> pd.DataFrame:
@@ -170,14 +178,19 @@ def sample(analysis: OrderAnalysis) -> Sample:
     # a call is expected unless another hop's call failed in the trace, or the operation
     # turned the request down itself (a 4xx answer with no failed call: invalid input)
     outcome = order_outcomes(analysis).to_numpy(dtype=object)
-    refused = np.array([o[:1] == "4" for o in outcome], dtype=bool) & ~failed_any.any(axis=1)
-    others_failed = ((failed_any.sum(axis=1, keepdims=True) - failed_any) > 0) | refused[:, None]
+    no_call_failed = ~failed_any.any(axis=1)
+    refused = np.array([o[:1] == "4" for o in outcome], dtype=bool) & no_call_failed
+    # and one that failed on its own (a 5xx with no failed call: its own work broke)
+    own = np.array([o[:1] == "5" or o == "error" for o in outcome], dtype=bool) & no_call_failed
+    others_failed = ((failed_any.sum(axis=1, keepdims=True) - failed_any) > 0) | \
+        (refused | own)[:, None]
     callee_ms = {h: g["client_ms"].to_numpy() for h, g in status.groupby("hop")} \
         if len(status) else {}
     return Sample(tids, traces["start_us"].to_numpy(dtype=np.int64),
                   traces["duration_us"].to_numpy(dtype=float) / 1000,
                   outcome, buckets, cp_ms, hops,
-                  calls, server, transport, client, ~others_failed, callee_ms, timeouts)
+                  calls, server, transport, client, ~others_failed, callee_ms, timeouts,
+                  own, analysis.caller)
 
 
 def outcome_mix(base: Sample, cur: Sample) -> pd.DataFrame:

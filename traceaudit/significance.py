@@ -112,7 +112,9 @@ def _boot_sums(rng: np.random.Generator, columns: np.ndarray, resamples: int,
 def _columns(s: Sample) -> tuple[np.ndarray, dict[str, slice]]:
     """Everything the tests need from a window's traces, side by side (one bootstrap)."""
     expected = s.expected.astype(float)
-    parts = {"total": s.total_ms[:, None], "cp": s.cp_ms, "errors": s.server_errors,
+    own = s.own_failures if s.own_failures is not None else np.zeros(s.n, dtype=bool)
+    parts = {"total": s.total_ms[:, None], "own": own[:, None], "cp": s.cp_ms,
+             "errors": s.server_errors,
              "calls": s.calls, "made": s.calls * expected, "expected": expected}
     out, where, at = [], {}, 0
     for name, part in parts.items():
@@ -249,6 +251,18 @@ def compare(base: Sample, cur: Sample, *, resamples: int = 1000, confidence: flo
                               "worse" if est < 0 else "better",
                               score=abs(est) / max(float(np.nan_to_num(qb)), 1e-9)
                               if np.isfinite(est) else 0.0))
+
+    # orders that failed on their own (no failed call): errors of the caller's own work
+    ob = float(yb[:, where["own"]].mean()) if base.n else math.nan
+    oc = float(yc[:, where["own"]].mean()) if cur.n else math.nan
+    boot_own = boot(sc, "own", nc)[:, 0] - boot(sb, "own", nb)[:, 0]
+    est = oc - ob
+    changes.append(Change(cur.own_bucket if cur.caller else base.own_bucket, "errors", ob, oc,
+                          est, *ci(boot_own), est, _p_value(est, boot_own),
+                          min_effect=effect.errors,
+                          direction="" if not np.isfinite(est) else
+                          "worse" if est > 0 else "better",
+                          score=abs(est) if np.isfinite(est) else 0.0, local=True))
 
     for change, adjusted in zip(changes, holm([c.p_value for c in changes]), strict=True):
         change.p_holm = adjusted

@@ -165,6 +165,8 @@ def _pct(x: float) -> str:
 def _kind(hop: str, changes: list[Change], cur: Sample) -> str:
     mine = {c.measure: c for c in changes if c.hop == hop and c.significant
             and c.direction == "worse"}
+    if hop not in cur.hops:  # local work: it failed on its own, or got slower
+        return "errors" if "errors" in mine else "latency"
     if "errors" in mine or "calls" in mine:
         if hop in cur.hops:
             j = cur.hops.index(hop)

@@ -53,8 +53,8 @@ def order(i: int, *, customer: float = 10, product: float = 20, payment: float |
     steps = [("customer", customer, 200, "get"), ("product", product, product_status, "post")]
     if payment is not None:
         steps.append(("payment", payment, payment_status, "post"))
-    if invalid:
-        steps, status = [], 400
+    if invalid:  # no call at all: 400 unless another status is asked for (503: it broke)
+        steps, status = [], 400 if status == 200 else status
     for callee, ms, code, method in steps:
         dur = int(round(ms * MS))
         cid = _id()

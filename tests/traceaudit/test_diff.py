@@ -134,3 +134,17 @@ def test_cli_diff_in_every_format(base, tmp_path):
     assert res.output.splitlines()[0].startswith("customer +50.0 ms per order")
     assert "order answers: 200 100% → 100%" in res.output
     assert html.is_file() and "customer +50.0 ms per order" in html.read_text()
+
+
+def test_orders_failing_on_their_own_blame_the_callers_own_work(base):
+    # a third of the orders answer 503 before making any call (order's own work broke)
+    cur = [order(8000 + i, invalid=True, status=503) if i % 3 == 0 else order(8000 + i)
+           for i in range(N)]
+    d = diff(base, cur)
+    assert (d.verdict.hop, d.verdict.kind) == ("order (self)", "errors")
+    own = d.changes[0]
+    assert (own.hop, own.measure, own.baseline, own.current) == \
+        ("order (self)", "errors", 0.0, pytest.approx(1 / 3))
+    # the calls those orders never made are not an outage of the hops
+    assert not any(c.significant for c in d.changes if c.measure == "calls")
+    assert d.summary.startswith("order (self): errors 0% → 33%")
