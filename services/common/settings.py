@@ -46,9 +46,9 @@ class Settings(BaseSettings):
     database_password: str = ""
     database_connect_timeout: float = Field(2.0, description="seconds; a DB outage fails fast")
     # small pools, so the stacks one machine runs fit PostgreSQL's max_connections (`shop up`
-    # checks); the services' transactions are short, 5 connections carry 20 clients
-    database_pool_size: int = Field(2, description="connections a service keeps open")
-    database_max_overflow: int = Field(3, description="extra connections under load")
+    # checks): 5 services × 9 = 45 a stack; 20 clients of the chaos test fit
+    database_pool_size: int = Field(3, description="connections a service keeps open")
+    database_max_overflow: int = Field(5, description="extra connections under load")
 
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     broker_max_attempts: int = Field(3, description="deliveries before a message is dead-lettered")

@@ -31,10 +31,18 @@ DEPTH_SECONDS = 3.0
 
 
 class Consumer:
-    """Store a confirmation (deduped by message id), then mail it; acked by the caller after."""
+    """Store a confirmation (deduped by message id), then mail it; acked by the caller after.
+
+    A notification counts as handled only once its mail is sent: a redelivered message whose
+    row exists but whose mail is not marked sent is mailed now (a stop between storing and
+    mailing loses no mail), one whose mail is marked sent is skipped (none is sent twice).
+    On shutdown new deliveries are left to the broker and those in flight are finished.
+    """
 
     def __init__(self, app: FastAPI):
         self.app = app
+        self.closing = False
+        self.in_flight = 0
 
     async def _apply_faults(self, kind: NotificationType, message: AbstractIncomingMessage) -> None:
         """Fault switches of the consumer: notificationQueueProblems sleeps 1 s per message,
@@ -59,6 +67,17 @@ class Consumer:
     async def handle(
         self, kind: NotificationType, body: dict[str, Any], message: AbstractIncomingMessage
     ) -> str:
+        if self.closing:
+            raise Requeue("shutting down")
+        self.in_flight += 1
+        try:
+            return await self._handle(kind, body, message)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(
+        self, kind: NotificationType, body: dict[str, Any], message: AbstractIncomingMessage
+    ) -> str:
         await self._apply_faults(kind, message)
         if not message.message_id:
             raise ValueError("message has no message_id")
@@ -81,43 +100,66 @@ class Consumer:
                     .returning(Notification.id)
                 )
                 await session.commit()
+            if new_id is not None:
+                log.info("notification stored", notification_type=kind.value,
+                         order_reference=body["orderReference"], message_id=message.message_id)
+            # shielded: a shutdown does not cut between the mail and the mark that it went
+            return await asyncio.shield(self._mail_once(kind, recipient, body, message.message_id))
         except Exception as exc:
             if is_unavailable(exc):
                 raise Requeue(f"database unavailable: {type(exc).__name__}") from exc
             raise
-        if new_id is None:
-            log.info("duplicate message skipped", message_id=message.message_id)
-            return "duplicate"
-        log.info("notification stored", notification_type=kind.value,
-                 order_reference=body["orderReference"], message_id=message.message_id)
-        await self._mail(kind, recipient, body, message.message_id)
-        return "ok"
 
-    async def _mail(
+    async def _mail_once(
         self, kind: NotificationType, recipient: str, body: dict[str, Any], message_id: str
-    ) -> None:
-        settings = self.app.state.settings
-        error = None
-        try:
-            await mail.send(
-                mail.build(kind.value, recipient, body, message_id),
-                "127.0.0.1",
-                settings.port("mailsink"),
-            )
-            metrics.notifications_sent_total.labels(kind.value).inc()
-            log.info("mail sent", notification_type=kind.value,
-                     order_reference=body["orderReference"])
-        except OSError as exc:  # the mail is lost, the notification is kept (as the original)
-            error = f"{type(exc).__name__}: {exc}"
-            log.error("mail not sent", notification_type=kind.value,
-                      order_reference=body["orderReference"], error=error)
-        async with self.app.state.db.sessionmaker() as session:
+    ) -> str:
+        """Mail the notification unless its mail went already or another delivery of the same
+        message holds it now (row lock; if that one dies, its own redelivery mails it)."""
+        async with self.app.state.db.sessionmaker() as session, session.begin():
+            sent = (await session.execute(
+                select(Notification.email_sent)
+                .where(Notification.message_id == message_id)
+                .with_for_update(skip_locked=True)
+            )).scalar_one_or_none()
+            if sent is None or sent:
+                log.info("duplicate message skipped", message_id=message_id)
+                return "duplicate"
+            error = await self._send(kind, recipient, body, message_id)
             await session.execute(
                 update(Notification)
                 .where(Notification.message_id == message_id)
                 .values(email_sent=error is None, email_error=error)
             )
-            await session.commit()
+        if error is not None:
+            raise Requeue(f"mail not sent: {error}")
+        return "ok"
+
+    async def _send(
+        self, kind: NotificationType, recipient: str, body: dict[str, Any], message_id: str
+    ) -> str | None:
+        """Send the mail; the error when it could not be sent (retried on redelivery)."""
+        try:
+            await mail.send(
+                mail.build(kind.value, recipient, body, message_id),
+                "127.0.0.1",
+                self.app.state.settings.port("mailsink"),
+            )
+        except OSError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.error("mail not sent, will retry", notification_type=kind.value,
+                      order_reference=body["orderReference"], error=error)
+            return error
+        metrics.notifications_sent_total.labels(kind.value).inc()
+        log.info("mail sent", notification_type=kind.value,
+                 order_reference=body["orderReference"])
+        return None
+
+    async def drain(self, timeout: float = 8.0) -> None:
+        """Take no new deliveries and wait for those in flight (their mails) to finish."""
+        self.closing = True
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.in_flight and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
 
 
 async def _watch_queue_depth(app: FastAPI) -> None:
@@ -131,7 +173,7 @@ async def _watch_queue_depth(app: FastAPI) -> None:
 
 
 async def _start(app: FastAPI) -> None:
-    consumer = Consumer(app)
+    consumer = app.state.consumer = Consumer(app)
     for queue, kind in (
         (ORDER_QUEUE, NotificationType.ORDER_CONFIRMATION),
         (PAYMENT_QUEUE, NotificationType.PAYMENT_CONFIRMATION),
@@ -146,6 +188,7 @@ async def _start(app: FastAPI) -> None:
 
 async def _stop(app: FastAPI) -> None:
     app.state.depth_task.cancel()
+    await app.state.consumer.drain()
 
 
 app = create_app(

@@ -153,7 +153,11 @@ async def _lock_products(session: AsyncSession, ids: list[int]) -> dict[int, Pro
 
 
 async def _replay(session: AsyncSession, key: str, lines: list[dict]) -> list[dict] | None:
-    """The stored answer of an earlier purchase with Idempotency-Key `key`, if any."""
+    """The stored answer of an earlier purchase with Idempotency-Key `key`, if any.
+
+    A cancelled one (its order was not placed: the stock went back) is forgotten, so the
+    order's retry under the same reference purchases again.
+    """
     earlier = await session.scalar(select(Purchase).where(Purchase.order_reference == key))
     if earlier is None:
         return None
@@ -163,7 +167,10 @@ async def _replay(session: AsyncSession, key: str, lines: list[dict]) -> list[di
             {"Idempotency-Key": "reused with different products or quantities"},
         )
     if earlier.status == CANCELLED:
-        raise ApiError(409, f"The purchase for order reference {key} was cancelled")
+        log.info("cancelled purchase bought again", order_reference=key)
+        await session.delete(earlier)
+        await session.flush()
+        return None
     log.info("purchase replayed", order_reference=key)
     return earlier.response
 
