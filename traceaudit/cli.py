@@ -446,7 +446,9 @@ def diff(zipkin_url, service, span_name, since, until, limit, from_file, baselin
             unit = "{:.2f}" if c.measure == "latency" else "{:.1%}" if c.measure == "errors" \
                 else "{:.2f}"
             verdict = c.direction if c.significant else "no significant change"
-            out.add_row(str(result.changes.index(c) + 1), c.hop, _MEASURE_LABEL[c.measure],
+            label = "failed orders" if c.local and c.measure == "errors" else \
+                _MEASURE_LABEL[c.measure]
+            out.add_row(str(result.changes.index(c) + 1), c.hop, label,
                         _num(unit, c.baseline), _num(unit, c.current),
                         f"{_num(unit, c.estimate, '+')} [{_num(unit, c.ci_low, '+')}, "
                         f"{_num(unit, c.ci_high, '+')}]", verdict,

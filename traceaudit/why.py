@@ -141,7 +141,10 @@ def changed_evidence(base: pd.DataFrame, cur: pd.DataFrame, n_base: int, n_cur: 
     out = pd.DataFrame({"baseline_share": b.reindex(index, fill_value=0.0),
                         "current_share": c.reindex(index, fill_value=0.0)})
     out["delta_share"] = out["current_share"] - out["baseline_share"]
-    out = out[out["delta_share"].abs() >= MIN_SHARE_CHANGE].reset_index()
+    # a breaker changes state in one trace or two: any new transition is evidence
+    rare = out.index.get_level_values(1).str.startswith("breaker ") & \
+        (out["current_share"] > out["baseline_share"])
+    out = out[(out["delta_share"].abs() >= MIN_SHARE_CHANGE) | rare].reset_index()
     out = out.rename(columns={"level_0": "bucket", "level_1": "item"})
     return out.sort_values("delta_share", key=lambda s: -s.abs(),
                            kind="stable").reset_index(drop=True)

@@ -78,6 +78,9 @@ def test_explain_names_kind_from_the_traces():
     # 6 of 60 orders still call payment (refused): calls 1 → 0.1 per order, all failing
     assert v.summary.startswith("payment: calls -90%, errors 0% → 100% (not reached)")
     assert "100% of orders answered 202 (was 0%)" in v.summary
+    # the breaker opened in one trace of 60: rare by nature, still evidence
+    assert "(not reached); breaker opened;" in v.summary
+    assert "breaker payment closed→open (ConnectError): 0% → 2% of traces" in v.evidence
     assert "flag paymentUnreachable=on: 0% → 100% of traces" in v.evidence
 
     failing = [order(200 + i, payment_status=500 if i % 4 == 0 else 200,
