@@ -38,6 +38,7 @@ from services.collector.limits import (
     media_type,
     read_body,
 )
+from services.collector.openapi import openapi_document
 from services.collector.query import (
     QueryError,
     dependency_window,
@@ -192,6 +193,11 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
         detail = {"status": "UP", "details": {"spans": store.span_count, "db": store.path}}
         return _json({"status": "UP", "zipkin": {"status": "UP", "details": {"SQLite": detail}}})
 
+    document = orjson.dumps(openapi_document())
+
+    async def openapi_json(request: Request) -> Response:
+        return Response(document, media_type=JSON)
+
     async def prometheus(request: Request) -> Response:
         metrics.SPANS_STORED.set(store_of(request).span_count)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -212,6 +218,7 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
         *(Route(p + r.path, r.endpoint, methods=r.methods) for p in _PREFIXES for r in api),
         Route("/v1/traces", post_otlp, methods=["POST"]),
         Route("/health", health),
+        Route("/openapi.json", openapi_json),
         Route("/metrics", prometheus),
         Route("/prometheus", prometheus),
         Route("/zipkin/", ui_index),
