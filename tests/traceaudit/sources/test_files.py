@@ -121,3 +121,16 @@ def test_unshare_splits_zipkin_shared_ids_as_jaeger_does():
     assert "shared" not in out["s"]
     assert out["work"]["parentId"] == "0000000000000001"  # re-parented under the server
     assert out["c"] == trace[0]
+
+
+@pytest.mark.parametrize("name", ["otlp-file-exporter.jsonl", "jaeger-v3-trace.json",
+                                  "tempo-trace-v2.json", "jaeger-v1-traces.json"])
+def test_research_fixtures_read_as_files_keep_every_tag(fixtures, expected_zipkin, name):
+    """The fast typed path (and its dict fallback for Tempo's base64) keeps the note's tags."""
+    frame = read_spans(fixtures / name)
+    got = {r.span_id: (r.kind, r.service, r.name, r.parent_id if isinstance(r.parent_id, str)
+                       else None, r.error, r.tags) for r in frame.itertuples()}
+    want = {s["id"]: (s["kind"], s["localEndpoint"]["serviceName"], s["name"],
+                      s.get("parentId"), "error" in s["tags"], s["tags"])
+            for s in expected_zipkin}
+    assert got == want
