@@ -103,6 +103,13 @@ def _waterfall(analysis: OrderAnalysis, trace_id: str, title: str) -> str:
     return _fig_html(fig)
 
 
+def _operations_by_hop(analysis: OrderAnalysis) -> list[tuple[str, list[dict]]]:
+    """(hop, its operations) in the hop table's rank order."""
+    ops = operation_table(analysis)
+    return [(str(hop), group.to_dict("records"))
+            for hop, group in ops.groupby("hop", sort=False)]
+
+
 def _marks(row) -> str:
     """⚠ notes on a waterfall bar: the oddities this span shows."""
     marks = []
@@ -139,7 +146,7 @@ def render_report(analysis: OrderAnalysis, path: str | Path, *, window: dict | N
         title=f"{analysis.service} {analysis.span}", analysis=analysis, window=window or {},
         table=table.to_dict("records"), figures=figures, slowest=slowest,
         asynchronous=async_table(analysis).to_dict("records"),
-        operations=operation_table(analysis).to_dict("records") if len(traces) else [],
+        operations=_operations_by_hop(analysis) if len(traces) else [],
         anomalies=analysis.anomalies, plotly_js=get_plotlyjs(),
         generated=datetime.now(UTC).isoformat(timespec="seconds"))
     path.parent.mkdir(parents=True, exist_ok=True)
