@@ -240,8 +240,11 @@ def explain(changes: list[Change], total: Total, base: Sample, cur: Sample,
         if len(mine) else []
     if kind != "latency" and breaker:
         summary += "; breaker opened"
-    if len(outcomes):
-        risen = outcomes.sort_values("delta_share", ascending=False).iloc[0]
+    # the answer that rose most, among those that are not a plain success (202 is a fallback)
+    other = outcomes[~outcomes["outcome"].isin(("200", "201", "204"))] if len(outcomes) \
+        else outcomes
+    if len(other):
+        risen = other.sort_values("delta_share", ascending=False).iloc[0]
         if risen["delta_share"] >= MIN_SHARE_CHANGE and kind != "latency":
             summary += (f"; {_pct(risen['current_share'])} of orders answered "
                         f"{risen['outcome']} (was {_pct(risen['baseline_share'])})")
