@@ -64,15 +64,11 @@ SAMPLES = ["messaging2.json", "skew.json", "smartthings-mobile-web-install.json"
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
-def test_the_shared_zipkin_samples_as_jaeger_and_otlp(sample, tmp_path):
+def test_the_shared_zipkin_samples_as_jaeger_and_otlp(sample, tmp_path, zipkin_samples):
     """Real Zipkin traces (shared client/server ids, lost halves, fragments): split as Jaeger
     splits them, written as Jaeger and OTLP JSON, read back: the same hop table for every root
-    endpoint of the sample."""
-    from tests.fixtures.paths import SHARED
-
-    path = SHARED / "zipkin" / "samples" / sample
-    if not path.is_file():
-        pytest.skip(f"Zipkin samples not found at {path.parent} (../shared is absent)")
+    endpoint of the sample (skipped, with ZIPKIN_TESTDATA's reason, where they are absent)."""
+    path = zipkin_samples / sample
     (traces,) = iter_file_traces(path)
     zipkin = read_spans(path, keep_tags=False)
     (tmp_path / "j.json").write_bytes(orjson.dumps(to_jaeger(traces)))
