@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from traceaudit.hops import OrderAnalysis, analyse, hop_table
     from traceaudit.report import async_table, render_report
     from traceaudit.skew import correct_skew
+    from traceaudit.sources import load_spans, open_source
     from traceaudit.spans import read_spans, spans_frame
     from traceaudit.tree import Tree, build_tree
     from traceaudit.window import Window
@@ -30,12 +31,14 @@ _HOME = {
     "analyse": "hops", "hop_table": "hops", "async_table": "report", "render_report": "report",
     "correct_skew": "skew", "read_spans": "spans", "spans_frame": "spans", "Tree": "tree",
     "build_tree": "tree", "Window": "window", "ZipkinClient": "zipkin",
-    "ZipkinError": "zipkin", "fetch_traces": "zipkin",
+    "ZipkinError": "zipkin", "fetch_traces": "zipkin", "open_source": "sources",
+    "load_spans": "sources",
 }
 
 __all__ = ["OrderAnalysis", "Tree", "Window", "ZipkinClient", "ZipkinError", "__version__",
            "analyse", "async_table", "build_tree", "correct_skew", "critical_path",
-           "critical_path_sections", "diff_table", "fetch_traces", "hop_table", "read_spans",
+           "critical_path_sections", "diff_table", "fetch_traces", "hop_table", "load_spans",
+           "open_source", "read_spans",
            "render_report", "self_time", "spans_frame"]
 
 

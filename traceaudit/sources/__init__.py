@@ -67,3 +67,32 @@ def build_source(url: str | None = None, *, source: str | None = None,
     from traceaudit.sources.zipkin import ZipkinSource
 
     return ZipkinSource(location or None, **options)
+
+
+open_source = build_source  # the notebook's name for it
+
+
+def load_spans(url: str | None = None, *, since: str = "1h", until: str | None = None,
+               service: str | None = "gateway", span: str | None = "post /api/v1/orders",
+               source: str | None = None, headers: Mapping[str, str] | Iterable[str] | None = None,
+               limit: int = 1000, keep_tags: bool = True):
+    """The spans DataFrame of a window of traces (or of a whole file) from any source: a
+    Zipkin URL, `jaeger+http://…`, `tempo+http://…`, a trace file, else `$TRACEAUDIT_URL`,
+    else `$ZIPKIN_URL`. `frame.attrs["cut_off"]` tells whether a query stayed at its limit."""
+    from traceaudit.spans import read_spans, spans_frame
+    from traceaudit.window import Window
+
+    if url is None and source is None and not os.environ.get("TRACEAUDIT_URL"):
+        from traceaudit.sources.zipkin import default_url
+
+        url = default_url()
+    found = build_source(url, source=source, headers=headers)
+    if isinstance(found, FileSource):
+        frame = read_spans(found.path, keep_tags=keep_tags)
+    else:
+        window = Window.parse(since, until)
+        frame = spans_frame([t for page in found.iter_pages(window, service=service, span=span,
+                                                            limit=limit) for t in page],
+                            keep_tags=keep_tags)
+    frame.attrs["cut_off"] = found.cut_off
+    return frame
