@@ -210,8 +210,8 @@ def report(trace_id, paths, zipkin_url, spans_file, trace_source, headers, outpu
         _fail("report needs --trace-source URL, --zipkin URL or --spans FILE")
     try:
         result = run(trace_id, list(paths) or None, zone=_zone(tz))
-        spans = load_spans(result.timeline.records[0].trace_id if result.timeline.records
-                           else trace_id, zipkin_url=zipkin_url, spans_file=spans_file,
+        canonical = result.trace_id.removeprefix("0" * 16)  # a 64-bit trace: its 16 hex
+        spans = load_spans(canonical, zipkin_url=zipkin_url, spans_file=spans_file,
                            trace_source=trace_source, headers=headers)
     except (ValueError, FileNotFoundError, SpansUnavailable) as exc:
         _fail(str(exc))
@@ -224,4 +224,7 @@ def report(trace_id, paths, zipkin_url, spans_file, trace_source, headers, outpu
         Path(target).write_text(html, encoding="utf-8")
         click.echo(f"{target}: {len(spans)} span(s), {len(result.timeline)} log line(s)",
                    err=True)
+    _warn(result.warnings)
     _finish_broken(result.broken, strict)
+    if result.failed:
+        sys.exit(2)
