@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _HEX = re.compile(r"[0-9a-f]+")
@@ -72,10 +73,12 @@ def search_literals(trace_id: str) -> tuple[str, str]:
 
 # --- every form of one trace id -----------------------------------------------------------
 
-_UUID = re.compile(r"([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})")
-_TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}(?:-[0-9a-f]{2})?")
-_B3 = re.compile(r"([0-9a-f]{16}|[0-9a-f]{32})-[0-9a-f]{16}(?:-[01d](?:-[0-9a-f]{16})?)?")
-_XRAY_ROOT = re.compile(r"(?:.*\broot=)?1-([0-9a-f]{8})-([0-9a-f]{24})\b.*")
+# Compiled on first use (a grep of a plain hex id needs none of them: start-up time)
+_compiled = functools.cache(re.compile)
+_UUID = r"([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})"
+_TRACEPARENT = r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}(?:-[0-9a-f]{2})?"
+_B3 = r"([0-9a-f]{16}|[0-9a-f]{32})-[0-9a-f]{16}(?:-[01d](?:-[0-9a-f]{16})?)?"
+_XRAY_ROOT = r"(?:.*\broot=)?1-([0-9a-f]{8})-([0-9a-f]{24})\b.*"
 QUERY_FORMS = ("32 or 16 hex (any case, 0x allowed)", "UUID 8-4-4-4-12",
                "W3C traceparent 00-<32>-<16>-<2>", "B3 single header <trace>-<span>[-<s>]",
                "X-Ray 1-<8>-<24> or Root=1-<8>-<24>;…", "Datadog decimal (low 64 bits)")
@@ -90,11 +93,13 @@ def parse_query(text: str) -> str:
     value = text.strip().lower()
     if value.isdigit() and len(value) not in (16, 32):
         found = normalize_id(value, decimal=True) if int(value) < 1 << 64 else None
-    elif m := _UUID.fullmatch(value):
+    elif "-" not in value:
+        found = normalize_id(value)
+    elif m := _compiled(_UUID).fullmatch(value):
         found = normalize_id("".join(m.groups()))
-    elif (m := _TRACEPARENT.fullmatch(value)) or (m := _B3.fullmatch(value)):
+    elif (m := _compiled(_TRACEPARENT).fullmatch(value)) or (m := _compiled(_B3).fullmatch(value)):
         found = normalize_id(m.group(1))
-    elif m := _XRAY_ROOT.fullmatch(value):
+    elif m := _compiled(_XRAY_ROOT).fullmatch(value):
         found = normalize_id(m.group(1) + m.group(2))
     else:
         found = normalize_id(value)
@@ -176,7 +181,7 @@ class FormMatcher:
 # Index tokens: hex runs of 16..32 digits (32/16 hex, X-Ray's 24, B3, traceparent parts),
 # UUIDs, and decimals (Datadog): after a `trace_id` key, or any run of 17-20 digits (a random
 # 64-bit id has 17+ digits 99.9% of the time). Posted by their low 64 bits.
-_TOKENS = re.compile(
+_TOKENS = (
     rb"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-([0-9a-fA-F]{4})-"
     rb"([0-9a-fA-F]{12})|([0-9a-fA-F]{16,32}))(?![0-9a-fA-F])"
     rb"|[tT]race_?[iI][dD]\W{1,4}(\d{1,20})(?![0-9A-Za-z])"
@@ -185,7 +190,7 @@ _TOKENS = re.compile(
 
 def token_keys(data: bytes):
     """(position, index key) of every id-like token in `data`, in order."""
-    for m in _TOKENS.finditer(data):
+    for m in _compiled(_TOKENS).finditer(data):
         a, b, run, dec = m.groups()
         if run is not None:
             low = int(run[-16:], 16)
