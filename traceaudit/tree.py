@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from traceaudit.spans import KINDS, id_keys
+from traceaudit.ids import KINDS
+from traceaudit.spans import id_keys
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _MIX2 = np.uint64(0xC2B2AE3D27D4EB4F)

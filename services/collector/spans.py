@@ -15,7 +15,9 @@ from typing import Any
 
 import orjson
 
-KINDS = frozenset({"CLIENT", "SERVER", "PRODUCER", "CONSUMER"})
+from traceaudit import ids
+
+KINDS = frozenset(ids.KINDS)
 _HEX = frozenset("0123456789abcdef")
 _MAX_INT64 = 2**63 - 1
 _IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}", re.ASCII)
@@ -137,25 +139,23 @@ def normalise(raw: Any) -> dict[str, Any]:
 
 
 def normalise_trace_id(value: str) -> str:
-    """Lower-hex, 1..32 chars, left-padded to 16 or 32; a zero high half is dropped."""
+    """Lower-hex, 1..32 chars, left-padded to 16 or 32; a zero high half is dropped (the rule
+    lives in `traceaudit.ids`; here a bad id is refused with Zipkin's reason)."""
     _check_hex(value, "traceId", 32)
-    if len(value) <= 16:
-        value = value.rjust(16, "0")
-    else:
-        value = value.rjust(32, "0")
-        if value[:16] == "0" * 16:
-            value = value[16:]
-    if value.strip("0") == "":
+    normal = ids.normalize_trace_id(value)
+    if normal is None:
         raise SpanError("traceId is all zeros")
-    return value
+    return normal
 
 
 def _span_id(value: str, field: str, allow_zero: bool = False) -> str:
     _check_hex(value, field, 16)
-    value = value.rjust(16, "0")
-    if not allow_zero and value == "0000000000000000":
-        raise SpanError(f"{field} is all zeros")
-    return value
+    normal = ids.normalize_span_id(value)
+    if normal is None:
+        if not allow_zero:
+            raise SpanError(f"{field} is all zeros")
+        return _ZERO_ID
+    return normal
 
 
 def _check_hex(value: str, field: str, max_length: int) -> None:
