@@ -147,3 +147,20 @@ def test_an_index_without_formats_still_answers_and_gets_them(corpus, logs, cli)
     idx = Index.open_existing(str(logs / INDEX_NAME))
     assert idx.coverage(str(logs / "web.jsonl")).format is not None
     idx.close()
+
+
+def test_an_index_of_the_older_schema_is_ignored_then_rebuilt(corpus, logs, cli):
+    """Version 1 posted parsed trace ids only: grep scans instead of trusting it, and
+    `logcorr index` rebuilds it."""
+    trace_id = corpus.clean_trace
+    db = sqlite3.connect(logs / INDEX_NAME)
+    db.executescript("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+                     "INSERT INTO meta VALUES('version', '1');"
+                     "CREATE TABLE files(id INTEGER PRIMARY KEY, path TEXT);"
+                     "CREATE TABLE postings(trace INTEGER, file INTEGER, places BLOB);")
+    db.close()
+    old = grep(trace_id, [str(logs)])
+    assert old.indexed == [] and len(old.timeline) == len(corpus.traces[trace_id])
+    assert cli("index", logs).exit_code == 0
+    rebuilt = grep(trace_id, [str(logs)])
+    assert len(rebuilt.indexed) == 10 and _lines(rebuilt) == _lines(old)
