@@ -94,7 +94,7 @@ class _Maker:
         self.endpoint_type, self.tags_type = _Endpoint, _Tags
         self.endpoints: dict[str | None, Any] = {}
         self.tag_sets: dict[tuple, Any] = {}
-        self.by_tags: dict[tuple, tuple] = {}
+        self.by_tags: dict[Any, tuple] = {}  # raw tag list (and what else shapes it) → shape
         self.traces: dict[str, list] = {}
         self.lists: list[list] = []  # traces already whole (Jaeger)
 
@@ -223,8 +223,8 @@ class _JDoc(msgspec.Struct, gc=False):
     data: list[_JTrace]
 
 
-_JAEGER = {"envelope": msgspec.json.Decoder(_JDoc, strict=False),
-           "list": msgspec.json.Decoder(list[_JTrace], strict=False)}
+_JAEGER_ENVELOPE = msgspec.json.Decoder(_JDoc, strict=False)
+_JAEGER_LIST = msgspec.json.Decoder(list[_JTrace], strict=False)
 
 
 def _trace_id(value: str) -> str:
@@ -253,9 +253,10 @@ def _jaeger_shape(maker: _Maker, raw: bytes) -> tuple:
         status = status_name(tags.get("otel.status_code"))
         if status:
             tags["otel.status_code"] = status
-        if status == "ERROR" or error is not None:  # an error tag counts by its presence
-            tags["error"] = tags.get("otel.status_description", "") if status == "ERROR" \
-                else error
+        if status == "ERROR":  # an error tag counts by its presence
+            tags["error"] = tags.get("otel.status_description", "")
+        elif error is not None:
+            tags["error"] = error
         found = maker.by_tags[raw] = maker.shape(kind, tags)
     return found
 
@@ -279,7 +280,7 @@ def _jaeger_trace(maker: _Maker, trace: _JTrace) -> None:
     processes = {pid: maker.endpoint((p.serviceName or "unknown_service").lower())
                  for pid, p in trace.processes.items()}
     ids: dict[str, str] = {}  # raw trace id → normalised (one or two a trace)
-    out = []
+    out: list = []
     append = out.append
     for s in trace.spans:
         raw_tid = s.traceID
@@ -328,19 +329,21 @@ def add_file(builder, data: bytes, fmt: str) -> None:
 def _add_otlp(maker: _Maker, data: bytes, slow: list[dict]) -> None:
     from traceaudit.sources.files import _OTHER_SIGNALS, _otlp_documents
 
+    docs: list[_OtlpDoc | bytes] | None
     try:
         docs = [_OTLP.decode(data)]
     except msgspec.ValidationError:
         docs = None  # one document of another shape: the dict path below
     except msgspec.DecodeError:  # several documents, one a line
-        docs = []
+        lines: list[_OtlpDoc | bytes] = []
+        docs = lines
         for number, line in enumerate(data.splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                docs.append(_OTLP.decode(line))
+                lines.append(_OTLP.decode(line))
             except msgspec.ValidationError:
-                docs.append(line)
+                lines.append(line)
             except msgspec.DecodeError as exc:
                 from traceaudit.sources.files import FileFormatError
 
@@ -373,8 +376,8 @@ def _add_jaeger(maker: _Maker, data: bytes, slow: list[dict]) -> None:
     head = data.lstrip()[:1]
     try:
         # a single trace object or an error envelope: the dict path says which
-        traces = _JAEGER["list" if head == b"[" else "envelope"].decode(data)
-        traces = traces if head == b"[" else traces.data
+        traces: list[_JTrace] = _JAEGER_LIST.decode(data) if head == b"[" \
+            else _JAEGER_ENVELOPE.decode(data).data
     except (msgspec.ValidationError, msgspec.DecodeError):
         from traceaudit.sources.files import _load
 
