@@ -78,7 +78,7 @@ class Http:
                 body += piece
                 if len(body) > self.max_bytes:
                     raise SourceError(f"{safe_url(url)}: answer larger than "
-                                      f"{self.max_bytes >> 20} MB")
+                                      f"{self.max_bytes:,} bytes")
             return bytes(body)
 
     def get_bytes(self, path: str, params: Any = None, *, not_found: Any = _MISSING):

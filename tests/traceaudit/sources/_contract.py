@@ -16,8 +16,9 @@ START_US = 1_767_000_000_000_000
 EVERY_US = 200_000  # five traces a second: a one-second window never holds more than 5
 
 
-def generated(n: int = 60, every_us: int = EVERY_US, **kwargs) -> list[list[dict]]:
-    return list(order_traces(n, start_us=START_US, every_us=every_us, **kwargs))
+def generated(n: int = 60, every_us: int = EVERY_US, start_us: int = START_US,
+              **kwargs) -> list[list[dict]]:
+    return list(order_traces(n, start_us=start_us, every_us=every_us, **kwargs))
 
 
 def window_of(traces, pad_s: int = 5) -> Window:

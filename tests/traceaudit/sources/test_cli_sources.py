@@ -91,3 +91,32 @@ def test_fetch_saves_jaeger_traces_as_zipkin_json(traces, tmp_path):
     saved = orjson.loads(out.read_bytes())
     assert len(saved) == 30 and {s["traceId"] for t in saved for s in t} == \
         {t[0]["traceId"] for t in traces}
+
+
+def test_endpoints_and_diff_read_tempo(traces):
+    later = generated(30, seed=2, start_us=max(s["timestamp"] for t in traces for s in t)
+                      + 120_000_000)
+    with Replay(tempo_route(traces + later)) as server:
+        result = CliRunner().invoke(main, ["endpoints", "--url", f"tempo+{server.url}",
+                                           "--format", "json", *_window_args(traces + later)])
+        assert result.exit_code == 0, result.output
+        rows = {(r["service"], r["span"]): r["traces"] for r in orjson.loads(result.stdout)}
+        assert rows == {("gateway", "post /api/v1/orders"): 60}
+        first, second = window_of(traces), window_of(later)
+        result = CliRunner().invoke(main, [
+            "diff", "--url", f"tempo+{server.url}", "--format", "json",
+            "--baseline", f"{first.start.isoformat()}..{first.end.isoformat()}",
+            "--current", f"{second.start.isoformat()}..{second.end.isoformat()}"])
+    assert result.exit_code == 0, result.output
+    doc = orjson.loads(result.stdout)
+    assert (doc["baseline"]["traces"], doc["current"]["traces"]) == (30, 30)
+
+
+def test_an_answer_larger_than_the_bound_is_refused(traces):
+    from traceaudit.sources import SourceError
+    from traceaudit.sources._http import Http
+
+    with Replay(tempo_route(traces)) as server, pytest.raises(SourceError) as err:
+        Http(server.url, max_bytes=1000).get_json(f"api/v2/traces/{traces[0][0]['traceId']}")
+    assert str(err.value).startswith(f"{server.url}/api/v2/traces/") and "larger than" in \
+        str(err.value)
