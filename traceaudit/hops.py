@@ -177,13 +177,16 @@ def analyse(
         "after_order_us": (start + duration)[asy] - root_end,
         "lag_us": start[asy] - start[np.maximum(tree.parent[asy], 0)],
     })
-    raw_start = spans["start_us"].fillna(0).to_numpy(dtype=np.int64)
+    del regions, hop, names  # the peak comes next: keep only what the frame needs
     bare_call = np.zeros(len(spans), dtype=bool)
     bare_call[calls_rows[calls["bare"].to_numpy(dtype=bool)]] = True
+    marks = {"bare_call": bare_call}
+    if skewed:  # the skew each span was corrected by (µs), for the waterfall's marks
+        marks["skew_us"] = spans["start_us"].fillna(0).to_numpy(dtype=np.int64) - start
     analysed = spans.assign(start_us=pd.arrays.IntegerArray(start, start == 0), cp_us=cp.cp_us,
                             self_us=selfs, bucket=bucket, asynchronous=cp.asynchronous,
                             depth=tree.depth, parent_row=tree.parent, root_row=cp.root_of,
-                            skew_us=raw_start - start, bare_call=bare_call)
+                            **marks)
     return OrderAnalysis(service, span, caller_name, traces, calls, attribution, asynchronous,
                          anomalies.as_dict(), analysed, callers)
 
