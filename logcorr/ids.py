@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import re
 
-_HEX = re.compile(r"[0-9a-f]+")
+from traceaudit.ids import normalize_trace_id
+
 _XRAY = re.compile(r"1-([0-9a-f]{8})-([0-9a-f]{24})")
 _ZERO16 = "0" * 16
 
@@ -37,13 +38,8 @@ def normalize_id(value: object, *, decimal: bool = False) -> str | None:
             m = _XRAY.fullmatch(text)
             if m:
                 text = m.group(1) + m.group(2)
-    if len(text) > 32 or not _HEX.fullmatch(text):
-        return None
-    text = text.lstrip("0")
-    if not text:
-        return None
-    # A 128-bit id whose high half is zero is the same id as its low half (Zipkin's rule).
-    return text.zfill(16) if len(text) <= 16 else text.zfill(32)
+    # padding, 64/128 bits and a zero high half: the rule every reader shares
+    return normalize_trace_id(text)
 
 
 def same_trace(a: str | None, b: str | None) -> bool:
