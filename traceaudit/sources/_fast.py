@@ -319,6 +319,10 @@ def add_file(builder, data: bytes, fmt: str) -> None:
         _add_jaeger(maker, data, slow)
     else:
         _add_otlp(maker, data, slow)
+    _finish(builder, maker, slow)
+
+
+def _finish(builder, maker: _Maker, slow: list[dict]) -> None:
     traces = maker.lists + list(maker.traces.values())
     if traces:
         builder.add(traces, decoded=True)
@@ -327,32 +331,42 @@ def add_file(builder, data: bytes, fmt: str) -> None:
 
 
 def _add_otlp(maker: _Maker, data: bytes, slow: list[dict]) -> None:
-    from traceaudit.sources.files import _OTHER_SIGNALS, _otlp_documents
+    """A whole OTLP file in memory: one document, else one a line."""
+    from traceaudit.sources.files import _otlp_documents
 
-    docs: list[_OtlpDoc | bytes] | None
     try:
-        docs = [_OTLP.decode(data)]
-    except msgspec.ValidationError:
-        docs = None  # one document of another shape: the dict path below
-    except msgspec.DecodeError:  # several documents, one a line
-        lines: list[_OtlpDoc | bytes] = []
-        docs = lines
-        for number, line in enumerate(data.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                lines.append(_OTLP.decode(line))
-            except msgspec.ValidationError:
-                lines.append(line)
-            except msgspec.DecodeError as exc:
-                from traceaudit.sources.files import FileFormatError
-
-                raise FileFormatError(f"line {number} is not valid JSON ({exc})") from None
-    if docs is None:
+        _otlp_one(maker, _OTLP.decode(data), slow)
+    except msgspec.ValidationError:  # one document of another shape: the dict converter
         slow.extend(s for doc in _otlp_documents(data) for s in otlp_spans(doc))
-        return
-    for doc in docs:
-        if isinstance(doc, bytes):  # another shape: the dict converter
+    except msgspec.DecodeError:  # several documents, one a line
+        _otlp_lines(maker, iter(data.splitlines()), slow)
+
+
+def _otlp_lines(maker: _Maker, lines, slow: list[dict], first: int = 1) -> None:
+    """OTLP JSON Lines, each handled as it is read (the file is never held whole)."""
+    for number, line in enumerate(lines, first):
+        if not line.strip():
+            continue
+        try:
+            doc: _OtlpDoc | bytes = _OTLP.decode(line)
+        except msgspec.ValidationError:
+            doc = bytes(line)
+        except msgspec.DecodeError as exc:
+            from traceaudit.sources.files import FileFormatError
+
+            raise FileFormatError(f"line {number} is not valid JSON ({exc})") from None
+        _otlp_one(maker, doc, slow)
+
+
+def _otlp_one(maker: _Maker, doc: _OtlpDoc | bytes, slow: list[dict]) -> None:
+    """One OTLP document: typed, or (`bytes`, of another shape) through the dict converter;
+    Tempo's and Jaeger's wrappers unwrapped; other signals skipped."""
+    from traceaudit.sources.files import _OTHER_SIGNALS
+
+    pending = [doc]
+    while pending:
+        doc = pending.pop()
+        if isinstance(doc, bytes):
             plain = msgspec.json.decode(doc)
             if isinstance(plain, dict) and any(k in plain for k in _OTHER_SIGNALS):
                 continue
@@ -361,15 +375,31 @@ def _add_otlp(maker: _Maker, data: bytes, slow: list[dict]) -> None:
             inner = doc.trace or doc.result
             if inner:  # a wrapped document: unwrap it and go again
                 try:
-                    docs.append(_OTLP.decode(inner))
+                    pending.append(_OTLP.decode(inner))
                 except msgspec.ValidationError:
-                    docs.append(bytes(inner))
-            continue  # else another signal (metrics, logs) or an empty document
+                    pending.append(bytes(inner))
+            # else another signal (metrics, logs) or an empty document
         else:
             try:
                 _otlp_document(maker, doc)
             except (TypeError, ValueError) as exc:
                 raise ConvertError(f"an OTLP span of an unexpected shape ({exc})") from None
+
+
+def add_otlp_stream(builder, stream) -> None:
+    """An OTLP file from a binary stream: JSON Lines are read a line at a time; a document
+    spread over several lines (pretty-printed) is read whole."""
+    first = stream.readline()
+    try:
+        msgspec.json.decode(first)
+    except msgspec.DecodeError:  # not one document a line
+        add_file(builder, first + stream.read(), "otlp")
+        return
+    maker = _Maker(builder)
+    slow: list[dict] = []
+    _otlp_lines(maker, iter([first]), slow)
+    _otlp_lines(maker, stream, slow, first=2)
+    _finish(builder, maker, slow)
 
 
 def _add_jaeger(maker: _Maker, data: bytes, slow: list[dict]) -> None:

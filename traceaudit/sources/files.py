@@ -181,6 +181,18 @@ def read_file(path: str | Path, *, keep_tags: bool = True, fmt: str | None = Non
         if fmt == "zipkin" and not _is_span_list(head):
             return read_zipkin_stream(stream, keep_tags=keep_tags, progress=progress,
                                       position=position)
+        if fmt == "otlp":  # JSON Lines: a line at a time, never the whole file in memory
+            builder = SpansBuilder(keep_tags=keep_tags)
+            gc.disable()
+            try:
+                _fast.add_otlp_stream(builder, stream)
+            except ConvertError as exc:
+                raise FileFormatError(str(exc)) from None
+            finally:
+                gc.enable()
+            if progress is not None:
+                progress(position())
+            return builder.frame()
         data = stream.read()
         done = position()  # the stream is closed below
     builder = SpansBuilder(keep_tags=keep_tags)
