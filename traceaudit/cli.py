@@ -267,6 +267,11 @@ def orders(zipkin_url, service, span_name, since, until, limit, from_file, calle
     if not len(analysis.traces):
         _no_endpoint(spans, service, span_name, zipkin_url=zipkin_url, since=since,
                      until=until, limit=limit, from_file=from_file)
+    if caller and analysis.caller is None:
+        present = sorted(map(str, spans["service"].dropna().unique()))
+        click.echo(f"traceaudit: --caller {caller!r}: no such service in these traces; "
+                   f"services: {', '.join(present)}", err=True)
+        sys.exit(1)
     report = None
     if not no_html and len(analysis.traces):
         report = render_report(analysis, html or _default_report("orders"), window=window,

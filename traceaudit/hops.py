@@ -114,9 +114,14 @@ def analyse(
     # a trace in which the caller serves nothing under the root has no hops to show
     serving = np.zeros(len(spans), dtype=bool)
     head_rows = np.flatnonzero((regions.region == np.arange(len(spans)))
-                               & (service_code == caller_code))
+                               & (service_code == caller_code) & (caller_code >= 0))
     serving[cp.root_of[head_rows]] = True
     absent = ~serving[roots]
+    if absent.any():
+        anomalies.add("caller_absent", int(absent.sum()), trace_ids.take(roots[absent][:3])
+                      .astype(str))
+    if absent.all():  # a caller serving no trace at all: keep them, with no hops
+        absent[:] = False
     callers = pd.DataFrame({
         "trace_id": pd.Categorical.from_codes(spans["trace_id"].cat.codes.to_numpy()[roots],
                                               dtype=spans["trace_id"].dtype),
@@ -124,8 +129,6 @@ def analyse(
         "analysed": ~absent,
     })
     if absent.any():
-        anomalies.add("caller_absent", int(absent.sum()), trace_ids.take(roots[absent][:3])
-                      .astype(str))
         roots, heads, own_caller = roots[~absent], heads[~absent], own_caller[~absent]
         cp = critical_path(tree, start, duration, kind, roots)
         regions = find_regions(tree, kind, service_code, roots,

@@ -69,3 +69,16 @@ def test_endpoints_and_the_hint_against_a_zipkin(collector):
                                     "--span", "post /checkout/now", "--no-html"])
     assert res.exit_code == 1
     assert "--span 'post /checkout'" in res.output
+
+
+def test_an_unknown_caller_exits_1_naming_the_services(tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps([fs.one_downstream()]))
+    res = CliRunner().invoke(main, ["orders", "--from-file", str(path), "--caller", "ordr",
+                                    "--no-html"])
+    assert res.exit_code == 1
+    assert "services: gateway, order, payment" in res.output
+    res = CliRunner().invoke(main, ["orders", "--from-file", str(path), "--caller", "gateway",
+                                    "--no-html", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert [h["hop"] for h in json.loads(res.output)["hops"]] == ["order"]
