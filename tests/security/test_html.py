@@ -124,3 +124,18 @@ def test_the_collector_pages_run_no_planted_script(tmp_path: Path) -> None:
         assert_inert(f"{url}/zipkin/traces/{trace_id}", shown=PAYLOADS[:2] + PAYLOADS[3:])
     finally:
         stop_collector(process)
+
+
+def test_the_diff_report_runs_no_planted_script(tmp_path: Path) -> None:
+    start = int((time.time() - 600) * 1e6)
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps(list(order_traces(30, start_us=start - 100_000_000,
+                                                     every_us=1_000_000, seed=4))))
+    current = tmp_path / "current.json"
+    current.write_text(json.dumps(planted_traces()))
+    out = tmp_path / "diff.html"
+    result = CliRunner().invoke(traceaudit, ["diff", "--baseline", str(baseline), "--current",
+                                             str(current), "--resamples", "100", "--html",
+                                             str(out)])  # fmt: skip
+    assert result.exit_code in (0, 1), result.output
+    assert_inert(out.as_uri(), shown=[PAYLOADS[0]])
