@@ -157,7 +157,11 @@ def _traceaudit_on(path: str, _gc_on: bool, q) -> None:
 
 def measure_crisp(source: Path, n_traces: int) -> dict | None:
     """CRISP and traceaudit on the same first `n_traces` traces of `source`."""
-    python = crisp_python()
+    try:
+        python = crisp_python()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"CRISP: skipped — could not install it into {CRISP_PYTHON.parents[1]}: {exc}")
+        return None
     if python is None:
         print(f"CRISP: skipped — {PEERS / 'crisp'} not found (a fresh clone has no ../shared; "
               "set PEERS_DIR or CRISP_PYTHON)")
