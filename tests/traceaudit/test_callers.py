@@ -14,8 +14,9 @@ OP = "post /api/v1/orders"
 
 
 def _trace(rnd: random.Random, tid: str, depth_of_proxies: int) -> list[dict]:
-    """A root, `depth_of_proxies` services forwarding the same operation, then a caller that
-    makes 1–4 calls to other operations, each answered by a server with maybe a child."""
+    """A root, `depth_of_proxies` services forwarding the same operation (maybe through a local
+    span), then a caller that makes 1–4 calls to other operations (maybe from a local span),
+    each answered by a server with maybe a database call."""
     spans, t = [], 1_000_000
     parent, width = None, 100_000
     services = [f"p{i}" for i in range(depth_of_proxies)] + ["caller"]
@@ -24,16 +25,22 @@ def _trace(rnd: random.Random, tid: str, depth_of_proxies: int) -> list[dict]:
         spans.append({"traceId": tid, "id": sid, "parentId": parent, "name": OP,
                       "kind": "SERVER", "timestamp": t, "duration": width,
                       "localEndpoint": {"serviceName": svc}})
+        if rnd.random() < 0.5:  # the service's own work wraps what follows
+            spans.append({"traceId": tid, "id": f"{i + 1:x}2", "parentId": sid,
+                          "name": "handle", "timestamp": t + 5, "duration": width - 10,
+                          "localEndpoint": {"serviceName": svc}})
+            sid = f"{i + 1:x}2"
         if i < len(services) - 1:
             cid = f"{i + 1:x}1"
             spans.append({"traceId": tid, "id": cid, "parentId": sid, "name": "post",
                           "kind": "CLIENT", "timestamp": t + 10, "duration": width - 20,
                           "localEndpoint": {"serviceName": svc}})
             parent, t, width = cid, t + 20, width - 40
+    caller_span = sid
     for j in range(rnd.randint(1, 4)):
         cid, srv = f"c{j}", f"s{j}"
         start = t + 100 + j * 1000
-        spans.append({"traceId": tid, "id": cid, "parentId": f"{len(services):x}0",
+        spans.append({"traceId": tid, "id": cid, "parentId": caller_span,
                       "name": "get", "kind": "CLIENT", "timestamp": start, "duration": 800,
                       "localEndpoint": {"serviceName": "caller"}})
         spans.append({"traceId": tid, "id": srv, "parentId": cid, "name": f"get /x{j}",
