@@ -12,7 +12,7 @@ from datetime import UTC, tzinfo
 
 from logcorr.formats import BROKEN, CONTINUATION, FileFormat, Record, detect_format, parse_line
 from logcorr.ids import FormMatcher, rg_literals, same_trace
-from logcorr.readers import Broken, is_plain, open_binary, service_of, sniff
+from logcorr.readers import Broken, is_plain, open_binary, sniff
 from logcorr.record import unparsed
 
 _STEP = 2048
@@ -242,5 +242,3 @@ def _continuations(pread, offset: int, fmt: FileFormat, path: str) -> list[str]:
         offset += len(raw) + 1
     return out
 
-
-__all__ = ["TraceScan", "describe", "ripgrep", "service_of"]
