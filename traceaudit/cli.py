@@ -75,7 +75,7 @@ def fetch_options(f):
                      help="Start of the window: 15m, 1h, 2d or an ISO time."),
         click.option("--until", default=None, help="End of the window (default now)."),
         click.option("--limit", default=1000, show_default=True, type=click.IntRange(1),
-                     help="Traces per Zipkin query (the window is walked page by page)."),
+                     help="Traces per query (a window larger than that is walked page by page)."),
         click.option("--from-file", "from_file", type=click.Path(dir_okay=False),
                      help="Read a saved trace file (Zipkin, Jaeger or OTLP JSON, .gz too)."),
         *SOURCE_OPTIONS,
@@ -312,7 +312,7 @@ def _no_endpoint(spans, service: str, span_name: str, **source) -> None:
               help="Start of the window: 15m, 1h, 2d or an ISO time.")
 @click.option("--until", default=None, help="End of the window (default now).")
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1),
-              help="Traces per Zipkin query (the window is walked page by page).")
+              help="Traces per query (a window larger than that is walked page by page).")
 @click.option("--from-file", "from_file", type=click.Path(dir_okay=False),
               help="Read saved traces instead of asking Zipkin.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
