@@ -92,7 +92,7 @@ def same_operation(a: str | None, b: str | None) -> bool:
         len(long_) == len(short) or long_[-len(short) - 1] == "/" or short.startswith("/"))
 
 
-def trace_callers(spans: pd.DataFrame, tree: Tree, regions: Regions, roots: np.ndarray,
+def trace_callers(spans: pd.DataFrame, regions: Regions, roots: np.ndarray,
                   service: np.ndarray, max_hops: int = 64) -> np.ndarray:
     """Per root: the head row of its caller's region, following proxies from the root."""
     cur = roots.astype(np.int64).copy()

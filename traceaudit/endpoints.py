@@ -56,8 +56,3 @@ def closest(table: pd.DataFrame, service: str, span: str, n: int = 5) -> pd.Data
     order = np.lexsort((-table["traces"].to_numpy(), -scores))
     return table.iloc[order[:n]].reset_index(drop=True)
 
-
-def describe(table: pd.DataFrame) -> list[str]:
-    """One line per endpoint: `service 'span' (N traces, p50 x ms)`."""
-    return [f"{r.service} {r.span!r} ({r.traces} traces, p50 {r.p50_ms:.2f} ms)"
-            for r in table.itertuples()]

@@ -102,7 +102,7 @@ def analyse(
     cp = critical_path(tree, start, duration, kind, roots)
     regions = find_regions(tree, kind, service_code, roots,
                            (cp.root_of >= 0) & ~cp.asynchronous)
-    heads = trace_callers(spans, tree, regions, roots, service_code)
+    heads = trace_callers(spans, regions, roots, service_code)
     own_caller = np.where(heads >= 0, service_code[np.maximum(heads, 0)], -1)
     if caller is not None:
         caller_code = services.index(caller.lower()) if caller.lower() in services else -1
