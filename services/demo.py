@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -121,6 +122,8 @@ def run_demo(
         with step("starting the shop (shop up)", f"{supervisor_log} and {stack.var_dir}/log/"):
             stack.up()
             console.print(f"    gateway {stack.gateway_url}, collector {stack.collector_url}")
+        # the ranking reads this demo's orders only, not whatever else the collector holds
+        since = datetime.now(UTC).isoformat(timespec="seconds")
         load = {}
         with step(f"load, normal: {orders // 2} orders by {users} shoppers",
                   f"{stack.log_path('gateway')}"):
@@ -139,13 +142,13 @@ def run_demo(
         time.sleep(SCHEDULE_DELAY_MS / 1000 + 0.5)  # the span processors' last export
 
         orders_report = reports_dir / "orders.html"
-        with step("traceaudit orders --since 15m", f"{stack.log_path('collector')}"):
-            out = _run(["traceaudit", "orders", "--since", "15m", "--zipkin",
+        with step(f"traceaudit orders --since {since}", f"{stack.log_path('collector')}"):
+            out = _run(["traceaudit", "orders", "--since", since, "--zipkin",
                         stack.collector_url, "--format", "json", "--html", str(orders_report)],
                        run_env, stack.log_path("collector"))
             ranking = json.loads(out)
-            print(_table_text(run_env, stack), flush=True)
-        slowest = _slowest_trace(stack.collector_url)
+            print(_table_text(run_env, stack, since), flush=True)
+        slowest = _slowest_trace(stack.collector_url, since)
         trace_report = reports_dir / f"trace-{slowest}.html"
         with step(f"logcorr report {slowest} (the slowest order)",
                   f"{stack.var_dir}/log/*.jsonl"):
@@ -165,17 +168,17 @@ def run_demo(
                       slowest_trace=slowest, load=load)
 
 
-def _table_text(env: dict[str, str], stack: Stack) -> str:
+def _table_text(env: dict[str, str], stack: Stack, since: str) -> str:
     """The ranking table as traceaudit prints it on a terminal."""
-    return _run(["traceaudit", "orders", "--since", "15m", "--zipkin", stack.collector_url,
+    return _run(["traceaudit", "orders", "--since", since, "--zipkin", stack.collector_url,
                  "--no-html"], {**env, "COLUMNS": "160"}, stack.log_path("collector")).rstrip()
 
 
-def _slowest_trace(collector_url: str) -> str:
-    """Trace id of the slowest order placement in the last 15 minutes."""
+def _slowest_trace(collector_url: str, since: str) -> str:
+    """Trace id of the slowest order placement since `since` (the demo's start)."""
     from traceaudit import Window, analyse, fetch_traces, spans_frame
 
-    traces, _ = fetch_traces(Window.parse("15m"), zipkin=collector_url)
+    traces, _ = fetch_traces(Window.parse(since), zipkin=collector_url)
     analysis = analyse(spans_frame(traces))
     if not len(analysis.traces):
         raise DemoError("no order traces found in the collector")
