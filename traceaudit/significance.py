@@ -267,8 +267,12 @@ def compare(base: Sample, cur: Sample, *, resamples: int = 1000, confidence: flo
     for change, adjusted in zip(changes, holm([c.p_value for c in changes]), strict=True):
         change.p_holm = adjusted
         size = abs(change.beyond_drift)
+        # and the change itself, drift and all, must point the same way (its CI excludes 0):
+        # a hop that merely kept still while the others drifted is not blamed
+        same_way = (change.ci_low > 0 if change.beyond_drift > 0 else change.ci_high < 0) \
+            if change.measure == "latency" else True
         change.significant = bool(adjusted < alpha and np.isfinite(size)
-                                  and size >= change.min_effect)
+                                  and size >= change.min_effect and same_way)
     return rank(changes), total
 
 

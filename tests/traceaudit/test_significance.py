@@ -101,3 +101,16 @@ def test_identical_windows_have_no_significant_change():
     changes, total = compare(window(), window())
     assert not any(c.significant for c in changes)
     assert total.estimate_ms == 0.0
+
+
+def test_a_hop_that_kept_still_while_the_others_drifted_is_not_blamed():
+    cur = window(scale=1.3)
+    cur.cp_ms[:, 1] = window().cp_ms[:, 1]  # payment as before: 28/30/32
+    cur.total_ms = cur.cp_ms.sum(axis=1)
+    changes, total = compare(window(), cur)
+    assert total.drift == pytest.approx(1.3)
+    pay = by(changes, "payment", "latency")
+    assert pay.estimate == pytest.approx(0.0)
+    assert pay.beyond_drift == pytest.approx(30 - 1.3 * 30)  # -9 ms beyond the drift
+    assert not pay.significant
+    assert not any(c.significant for c in changes)
