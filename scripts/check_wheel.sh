@@ -20,9 +20,10 @@ say "building the sdist and the wheel"
   || { tail -40 "$work/build.log"; fail "build failed"; }
 wheel=$(ls "$work"/dist/traceaudit-*.whl)
 ls "$work"/dist/traceaudit-*.tar.gz >/dev/null || fail "no sdist"
+"$PY" -m zipfile -l "$wheel" >"$work/wheel.txt"  # a file: `grep -q` on a pipe is a SIGPIPE
 for data in traceaudit/dashboards/10-orders.json traceaudit/templates/report.html.j2 \
             logcorr/templates/report.html.j2; do
-  "$PY" -m zipfile -l "$wheel" | grep -q " *$data" || fail "$data is not in the wheel"
+  grep -q "^$data " "$work/wheel.txt" || fail "$data is not in the wheel"
 done
 
 say "pip install $(basename "$wheel") into a fresh venv outside the checkout"
