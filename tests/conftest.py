@@ -38,6 +38,10 @@ SLOW_TESTS = {
     "tests/security/test_collector.py::test_bodies_in_flight_are_bounded_with_503",
     "tests/security/test_collector.py::test_a_200_mb_body_is_refused_as_a_stream",
     "tests/traceaudit/test_callers.py::test_lost_spans_never_change_the_caller_of_intact_traces",
+    # retries with back-off against failing backends: ~4.5 s of waiting each
+    "tests/traceaudit/sources/test_zipkin.py::test_a_window_larger_than_the_limit_and_the_failures",
+    "tests/traceaudit/sources/test_jaeger.py::test_failures_are_one_line_naming_the_url",
+    "tests/traceaudit/sources/test_tempo.py::test_failures_are_one_line_naming_the_url",
 }
 
 
