@@ -7,8 +7,6 @@ load at import: pandas, plotly, rich and requests load inside the commands, so `
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import sys
 from datetime import UTC, datetime
@@ -22,7 +20,6 @@ import orjson
 from traceaudit._version import __version__
 
 if TYPE_CHECKING:
-    import pandas as pd
     from rich.console import Console
     from rich.progress import Progress
 
@@ -196,43 +193,6 @@ def _hop_overrides(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _clean(value):
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-def _markdown(frame: pd.DataFrame) -> str:
-    cols = list(frame.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in _records(frame):
-        lines.append("| " + " | ".join(_fmt(row[c]) for c in cols) + " |")
-    return "\n".join(lines)
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
-
-
-def _csv(frame: pd.DataFrame) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(frame.columns)
-    for row in _records(frame):
-        writer.writerow(["" if row[c] is None else row[c] for c in frame.columns])
-    return out.getvalue()
-
-
 def _default_report(prefix: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Path("reports") / f"{prefix}-{stamp}.html"
@@ -322,13 +282,15 @@ def endpoints_command(zipkin_url, since, until, limit, from_file, fmt):
 
     spans = load_spans(zipkin_url=zipkin_url, service=None, span_name=None, since=since,
                        until=until, limit=limit, from_file=from_file)[0]
+    from traceaudit.render import frame_csv, frame_markdown, records
+
     table = endpoints(spans)
     if fmt == "json":
-        click.echo(orjson.dumps(_records(table), option=orjson.OPT_INDENT_2).decode())
+        click.echo(orjson.dumps(records(table), option=orjson.OPT_INDENT_2).decode())
     elif fmt == "csv":
-        click.echo(_csv(table), nl=False)
+        click.echo(frame_csv(table), nl=False)
     elif fmt == "markdown":
-        click.echo(_markdown(table))
+        click.echo(frame_markdown(table))
     else:
         from rich.table import Table
         from rich.text import Text
@@ -430,9 +392,13 @@ def diff(zipkin_url, service, span_name, since, until, limit, from_file, baselin
         doc["report"] = str(report) if report else None
         click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
     elif fmt == "csv":
-        click.echo(_csv(table), nl=False)
+        from traceaudit.render import frame_csv
+
+        click.echo(frame_csv(table), nl=False)
     elif fmt == "markdown":
-        click.echo(f"**{result.summary}**\n\n{_markdown(table)}")
+        from traceaudit.render import frame_markdown
+
+        click.echo(f"**{result.summary}**\n\n{frame_markdown(table)}")
     else:
         from rich.table import Table
 

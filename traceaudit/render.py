@@ -189,6 +189,18 @@ def _md_table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def frame_csv(frame: pd.DataFrame) -> str:
+    """Any table as CSV, header always present."""
+    out = io.StringIO()
+    _csv_section(csv.writer(out, lineterminator="\n"), records(frame), list(frame.columns))
+    return out.getvalue()
+
+
+def frame_markdown(frame: pd.DataFrame) -> str:
+    """Any table as a Markdown table."""
+    return _md_table(records(frame), list(frame.columns))
+
+
 def render_markdown(doc: dict) -> str:
     parts = [f"**{_title(doc)}**", ""]
     if not doc["hops"]:
