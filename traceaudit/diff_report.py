@@ -17,16 +17,12 @@ from plotly.offline import get_plotlyjs
 from traceaudit.diff import Diff
 from traceaudit.hops import OrderAnalysis
 from traceaudit.outcomes import Sample
+from traceaudit.report import figure_html, plot_text
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("traceaudit", "templates"),
                           autoescape=True)
 MAX_POINTS = 2000  # per hop and window in the distribution plot
 COLORS = {"baseline": "#1f77b4", "current": "#d62728"}
-
-
-def _fig_html(fig: go.Figure) -> str:
-    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
-    return fig.to_html(full_html=False, include_plotlyjs=False)
 
 
 def _distributions(diff: Diff, buckets: list[str]) -> str:
@@ -40,13 +36,13 @@ def _distributions(diff: Diff, buckets: list[str]) -> str:
             if len(values) > MAX_POINTS:
                 values = rng.choice(values, MAX_POINTS, replace=False)
             xs.extend(values)
-            ys.extend([bucket] * len(values))
+            ys.extend([plot_text(bucket)] * len(values))
         fig.add_trace(go.Box(x=xs, y=ys, name=side, orientation="h", boxpoints="outliers",
                              marker_color=COLORS[side]))
     fig.update_layout(title="Critical-path time per order, by hop (ms): before and after",
                       boxmode="group", xaxis_title="ms", yaxis=dict(autorange="reversed"),
                       height=160 + 60 * len(buckets))
-    return _fig_html(fig)
+    return figure_html(fig)
 
 
 def _p95_over_time(diff: Diff, buckets: list[str]) -> str:
@@ -63,12 +59,12 @@ def _p95_over_time(diff: Diff, buckets: list[str]) -> str:
         for name, values, width in series:
             p95 = [float(np.quantile(values[st], 0.95)) for st in steps if len(st)]
             fig.add_trace(go.Scatter(x=when, y=p95, mode="lines+markers",
-                                     name=f"{name} ({side})", legendgroup=name,
+                                     name=plot_text(f"{name} ({side})"), legendgroup=name,
                                      line=dict(width=width,
                                                dash="dot" if side == "baseline" else "solid")))
     fig.update_layout(title="p95 over time across both windows (ms; order total, "
                       "critical path per hop)", yaxis_title="ms")
-    return _fig_html(fig)
+    return figure_html(fig)
 
 
 def _examples(s: Sample, ids: list[str], ui: str | None) -> list[dict]:

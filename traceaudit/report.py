@@ -21,12 +21,13 @@ _ENV = jinja2.Environment(loader=jinja2.PackageLoader("traceaudit", "templates")
 MAX_POINTS = 3000  # per hop in the distribution plot
 
 
-def _text(value: object) -> str:
+def plot_text(value: object) -> str:
     """A label for plotly, which reads its text as HTML: escaped so it shows as sent."""
     return html.escape(str(value), quote=False)
 
 
-def _fig_html(fig: go.Figure) -> str:
+def figure_html(fig: go.Figure) -> str:
+    """A figure as an HTML fragment (the page inlines plotly.js once)."""
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
     return fig.to_html(full_html=False, include_plotlyjs=False)
 
@@ -38,21 +39,21 @@ def _distributions(analysis: OrderAnalysis, hops: list[str]) -> str:
         values = analysis.calls.loc[analysis.calls["hop"] == hop, "client_us"].to_numpy() / 1000
         if len(values) > MAX_POINTS:
             values = rng.choice(values, MAX_POINTS, replace=False)
-        fig.add_trace(go.Box(x=values, name=_text(hop), boxpoints="outliers", orientation="h"))
+        fig.add_trace(go.Box(x=values, name=plot_text(hop), boxpoints="outliers", orientation="h"))
     fig.update_layout(title="Latency per hop (client side, ms)", showlegend=False,
                       xaxis_title="ms")
-    return _fig_html(fig)
+    return figure_html(fig)
 
 
 def _shares(table: pd.DataFrame) -> str:
-    fig = go.Figure(go.Bar(x=table["cp_share"] * 100, y=[_text(h) for h in table["hop"]],
+    fig = go.Figure(go.Bar(x=table["cp_share"] * 100, y=[plot_text(h) for h in table["hop"]],
                            orientation="h",
                            text=[f"{v:.1%}" for v in table["cp_share"]],
                            marker_color=["#d62728" if t == "call" else "#7f7f7f"
                                          for t in table["type"]]))
     fig.update_layout(title="Share of the order's time on the critical path (%)",
                       yaxis=dict(autorange="reversed"), xaxis_title="% of order time")
-    return _fig_html(fig)
+    return figure_html(fig)
 
 
 def _p95_over_time(analysis: OrderAnalysis, hops: list[str]) -> str:
@@ -65,14 +66,14 @@ def _p95_over_time(analysis: OrderAnalysis, hops: list[str]) -> str:
         bucket = ((frame["start_us"] - t0) // step).astype(int)
         p95 = frame.groupby(bucket)[col].quantile(0.95) / 1000
         when = pd.to_datetime((t0 + p95.index * step).astype("int64"), unit="us", utc=True)
-        fig.add_trace(go.Scatter(x=when, y=p95.to_numpy(), name=_text(name), mode="lines+markers",
-                                 line=dict(width=width)))
+        fig.add_trace(go.Scatter(x=when, y=p95.to_numpy(), name=plot_text(name),
+                                 mode="lines+markers", line=dict(width=width)))
 
     line(traces, "duration_us", "order (total)", 3)
     for hop in hops:
         line(calls[calls["hop"] == hop], "client_us", hop)
     fig.update_layout(title="p95 latency over time (ms)", yaxis_title="ms")
-    return _fig_html(fig)
+    return figure_html(fig)
 
 
 def _waterfall(analysis: OrderAnalysis, trace_id: str, title: str) -> str:
@@ -85,7 +86,7 @@ def _waterfall(analysis: OrderAnalysis, trace_id: str, title: str) -> str:
         {"id": r.Index, "parent": r.parent_row if r.parent_row in rows.index else None,
          "start": int(r.start_us), "duration": int(r.duration_us or 0), "kind": r.kind}
         for r in rows.itertuples()])}
-    label = [f"{'· ' * int(d)}{_text(s)}: {_text(n)}{_marks(r)}" for d, s, n, r in
+    label = [f"{'· ' * int(d)}{plot_text(s)}: {plot_text(n)}{_marks(r)}" for d, s, n, r in
              zip(rows["depth"] - rows["depth"].min(), rows["service"], rows["name"],
                  rows.itertuples(), strict=True)]
     color = ["#d62728" if i in cp_ids else ("#9edae5" if a else "#1f77b4")
@@ -96,11 +97,12 @@ def _waterfall(analysis: OrderAnalysis, trace_id: str, title: str) -> str:
         hovertext=[f"{lbl}<br>{d / 1000:.2f} ms, on critical path {c / 1000:.2f} ms"
                    for lbl, d, c in zip(label, rows["duration_us"].fillna(0), rows["cp_us"],
                                         strict=True)]))
-    fig.update_layout(title=f"{title} ({_text(trace_id)}) — red: on the critical path, pale: async",
+    fig.update_layout(title=f"{title} ({plot_text(trace_id)}) — red: on the critical path, "
+                            "pale: async",
                       yaxis=dict(tickvals=list(range(len(rows))), ticktext=label,
                                  autorange="reversed"),
                       xaxis_title="ms since the trace started", height=120 + 22 * len(rows))
-    return _fig_html(fig)
+    return figure_html(fig)
 
 
 def _operations_by_hop(analysis: OrderAnalysis) -> list[tuple[str, list[dict]]]:
