@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.paths import SHARED
-
-# one setting: where the research fixtures are (default ../shared/research/trace-sources)
-RESEARCH = Path(os.environ.get("TRACEAUDIT_RESEARCH", SHARED / "research"))
+from tests.fixtures.paths import NO_RESEARCH, RESEARCH
 
 
 @pytest.fixture(scope="session")
 def research() -> Path:
     """`research/` with trace-sources.md and trace-sources/ (skip if this checkout has none)."""
     if not (RESEARCH / "trace-sources").is_dir():
-        pytest.skip(f"research fixtures not found at {RESEARCH} (../shared is not beside the "
-                    "checkout; set TRACEAUDIT_RESEARCH)")
+        pytest.skip(NO_RESEARCH)
     return RESEARCH
 
 
