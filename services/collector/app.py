@@ -200,6 +200,7 @@ def create_app(settings: CollectorSettings | None = None) -> Starlette:
 
     async def prometheus(request: Request) -> Response:
         metrics.SPANS_STORED.set(store_of(request).span_count)
+        metrics.BYTES_IN_FLIGHT.set(in_flight.held)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     api = [

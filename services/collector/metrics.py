@@ -17,6 +17,9 @@ MESSAGES_REJECTED = Counter(
     "collector_messages_rejected_total", "Request bodies refused with 400", ["transport"]
 )
 SPANS_STORED = Gauge("collector_spans_stored", "Spans in the store now")
+BYTES_IN_FLIGHT = Gauge(
+    "collector_bytes_in_flight", "Request body bytes held now (COLLECTOR_MAX_IN_FLIGHT_BYTES)"
+)
 MESSAGES_REFUSED = Counter(
     "collector_messages_refused_total",
     "Requests refused before their spans were read (size, type, origin, load)",

@@ -170,32 +170,53 @@ def test_oversized_tags_are_capped_and_counted(probed) -> None:
     assert "collector_span_tags_capped_total 74.0" in metrics  # 201 tags: 73 dropped, 1 cut
 
 
+def bytes_in_flight(url: str) -> float:
+    for line in httpx.get(f"{url}/metrics").text.splitlines():
+        if line.startswith("collector_bytes_in_flight "):
+            return float(line.split()[-1])
+    raise AssertionError("collector_bytes_in_flight missing from /metrics")
+
+
 def test_bodies_in_flight_are_bounded_with_503(tmp_path) -> None:
     process, url = start_collector(tmp_path, {"COLLECTOR_MAX_BODY_BYTES": str(MiB),
                                               "COLLECTOR_MAX_IN_FLIGHT_BYTES": str(MiB)})
     try:
         release = threading.Event()
+        first = b"[" + b" " * (MiB - 100)
+        outcome: list[object] = []  # the slow body's answer (status and text) or its error
 
         def slow() -> Iterator[bytes]:
-            yield b"[" + b" " * (MiB - 100)
+            yield first
             release.wait(20)
             yield b"]"
 
-        holder = threading.Thread(
-            target=lambda: httpx.post(f"{url}/api/v2/spans", content=slow(), headers=JSON,
-                                      timeout=30), daemon=True)  # fmt: skip
+        def hold() -> None:
+            try:
+                answer = httpx.post(f"{url}/api/v2/spans", content=slow(), headers=JSON,
+                                    timeout=30)  # fmt: skip
+                outcome.append((answer.status_code, answer.text))
+            except httpx.HTTPError as exc:
+                outcome.append(repr(exc))
+
+        holder = threading.Thread(target=hold, daemon=True)
         holder.start()
+        # probe only once the server holds the slow body's first chunk: a probe in flight
+        # while that chunk arrives would get the slow body itself refused with 503
         deadline = time.monotonic() + 10
-        while True:  # until the slow body's first chunk is held
-            busy = httpx.post(f"{url}/api/v2/spans", content=b"[" + b" " * 1000 + b"]",
-                              headers=JSON)  # fmt: skip
-            if busy.status_code == 503 or time.monotonic() > deadline:
-                break
+        while (held := bytes_in_flight(url)) < len(first) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert busy.status_code == 503
-        assert busy.headers["retry-after"] == "1"
+        busy = httpx.post(f"{url}/api/v2/spans", content=b"[" + b" " * 1000 + b"]",
+                          headers=JSON) if held >= len(first) else None  # fmt: skip
         release.set()
         holder.join(30)
+        assert held >= len(first), f"slow body never held ({held:.0f} bytes); it got {outcome}"
+        assert busy is not None and busy.status_code == 503, (
+            f"{busy.status_code if busy else None} while {held:.0f} bytes held; "
+            f"slow body got {outcome}"
+        )
+        assert busy.headers["retry-after"] == "1"
+        assert outcome == [(202, "")]  # the held body is stored once it ends
+        assert bytes_in_flight(url) == 0
         assert httpx.post(f"{url}/api/v2/spans", json=[]).status_code == 202
     finally:
         stop_collector(process)
