@@ -269,6 +269,8 @@ def _annotations(raw: Any) -> list[dict[str, Any]]:
             raise SpanError(f"Incomplete annotation at annotations[{index}]")
         if type(timestamp) is not int:
             timestamp = _int(item, "timestamp")
+        if timestamp <= 0:  # as Zipkin's decoder: an annotation needs its moment
+            raise SpanError(f"Incomplete annotation at annotations[{index}]")
         if type(value) is not str:
             raise SpanError(f"Expected a string at annotations[{index}].value")
         seen.add((timestamp, value))
