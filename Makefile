@@ -7,12 +7,13 @@ setup:
 lint: setup
 	.venv/bin/ruff check .
 
-# fast feedback (< 1 min): lint, types, and the tests that need no running service or browser
-# (bytecode cached even where PYTHONDONTWRITEBYTECODE is set: it halves pytest's collection)
+# fast feedback (< 1 min): lint, types, and the tests that need no running service or browser,
+# one pytest worker a core (bytecode cached even where PYTHONDONTWRITEBYTECODE is set: it halves
+# pytest's collection)
 check: setup
 	.venv/bin/ruff check .
 	.venv/bin/python -m mypy
-	env -u PYTHONDONTWRITEBYTECODE .venv/bin/python -m pytest -q -m "not stack and not browser and not slow"
+	env -u PYTHONDONTWRITEBYTECODE .venv/bin/python -m pytest -q -n auto -m "not stack and not browser and not slow"
 
 test: setup
 	.venv/bin/ruff check .
