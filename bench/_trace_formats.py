@@ -47,8 +47,7 @@ def report(zipkin_path: Path, zipkin: dict, run, pipeline, target: float = 1.5) 
 
     out = {}
     for fmt in ("jaeger", "otlp"):
-        # written by a child: the parent stays small, and the timed children forked from it
-        # start from its peak memory (Linux keeps ru_maxrss across exec)
+        # written by a child: the parent, which the timed children are spawned from, stays small
         maker = mp.get_context("spawn").Process(target=make_format_file, args=(zipkin_path, fmt))
         maker.start()
         maker.join()

@@ -197,6 +197,15 @@ def measure_crisp(source: Path, n_traces: int) -> dict | None:
 
 
 def _peak() -> int:
+    """This process's own peak RSS: VmHWM starts afresh at exec, whereas ru_maxrss is
+    inherited by a spawned child from its parent (here, the parent that read CRISP's traces)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 

@@ -220,12 +220,13 @@ class _JTrace(msgspec.Struct, gc=False):
 
 
 class _JDoc(msgspec.Struct, gc=False):
-    data: list[msgspec.Raw]  # each trace decoded when it is used: one trace's structs at a time
+    data: list[_JTrace]
 
 
-_JAEGER_ENVELOPE = msgspec.json.Decoder(_JDoc)
-_JAEGER_LIST = msgspec.json.Decoder(list[msgspec.Raw])
-_JAEGER_TRACE = msgspec.json.Decoder(_JTrace, strict=False)
+# Typed in one pass: decoding `list[Raw]` first and each trace after read the file twice
+# (0.6 s of 1.7 s at 528 MB); the structs cost less memory than the spans frame built from them.
+_JAEGER_ENVELOPE = msgspec.json.Decoder(_JDoc, strict=False)
+_JAEGER_LIST = msgspec.json.Decoder(list[_JTrace], strict=False)
 
 
 def _trace_id(value: str) -> str:
@@ -407,13 +408,13 @@ def _add_jaeger(maker: _Maker, data: bytes, slow: list[dict]) -> None:
     head = data.lstrip()[:1]
     try:
         # a single trace object or an error envelope: the dict path says which
-        raws: list[msgspec.Raw] = _JAEGER_LIST.decode(data) if head == b"[" \
+        traces: list = _JAEGER_LIST.decode(data) if head == b"[" \
             else _JAEGER_ENVELOPE.decode(data).data
-        for i, raw in enumerate(raws):
-            _jaeger_trace(maker, _JAEGER_TRACE.decode(raw))
-            raws[i] = _NO_RAW
     except (msgspec.ValidationError, msgspec.DecodeError):
         from traceaudit.sources.files import _load
 
-        maker.lists.clear()
         slow.extend(s for t in jaeger_traces(_load(data)) for s in jaeger_spans(t))
+        return
+    for i, trace in enumerate(traces):
+        _jaeger_trace(maker, trace)
+        traces[i] = None  # its structs freed as the frame's grow
