@@ -7,13 +7,15 @@ not pay for pandas and plotly.
 from __future__ import annotations
 
 import sys
-from importlib import import_module
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
 
 from traceaudit._version import __version__
 
+# typing and importlib are not imported: `logcorr grep` starts through this package (its ids)
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from traceaudit.critical_path import critical_path, critical_path_sections, self_time
     from traceaudit.diff import diff_table
     from traceaudit.hops import OrderAnalysis, analyse, hop_table
@@ -45,6 +47,8 @@ __all__ = ["OrderAnalysis", "Tree", "Window", "ZipkinClient", "ZipkinError", "__
 def __getattr__(name: str) -> Any:
     if name not in _HOME:
         raise AttributeError(f"module 'traceaudit' has no attribute {name!r}")
+    from importlib import import_module
+
     value = getattr(import_module(f"traceaudit.{_HOME[name]}"), name)
     globals()[name] = value
     return value
