@@ -91,24 +91,31 @@ class TraceScan:
         for p in paths:
             try:
                 (plain if rg and is_plain(p) else other).append(p)
-                if p != "-":
-                    self.fmt(p)
             except (OSError, UnicodeError) as exc:
                 self.fail(p, exc)
-                for group in (plain, other):
-                    if p in group:
-                        group.remove(p)
+        # ripgrep searches while the files' formats are sniffed (20 ms of regex compiling)
+        proc = self._start_ripgrep(rg, plain, self.literals) if plain else None
+        for p in plain + other:
+            if p == "-":
+                continue
+            try:
+                self.fmt(p)
+            except (OSError, UnicodeError) as exc:
+                self.fail(p, exc)
         records: list[Record] = []
-        if plain:
-            records.extend(self._ripgrep(rg, plain, self.literals))
+        if proc is not None:
+            records.extend(self._ripgrep_hits(proc))
         for path in other:
+            if path in self.failed:
+                continue
             try:
                 records.extend(self.stream(path))
             except (OSError, EOFError, UnicodeError) as exc:  # EOFError: a cut .gz
                 self.fail(path, exc)
         return records
 
-    def _ripgrep(self, rg: str, paths: list[str], patterns: list[str]) -> list[Record]:
+    @staticmethod
+    def _start_ripgrep(rg: str, paths: list[str], patterns: list[str]):
         import subprocess  # not needed by an indexed grep: keep it off the start-up path
 
         cmd = [rg, "--no-config", "-F", "-i", "-a", "-n", "-b", "--no-heading",
@@ -116,22 +123,29 @@ class TraceScan:
         for pattern in patterns:
             cmd += ["-e", pattern]
         cmd += ["--", *paths]
-        hits: dict[str, list[tuple[int, int, bytes]]] = {}
-        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-            assert proc.stdout is not None
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def _ripgrep_hits(self, proc) -> list[Record]:
+        """The records of ripgrep's hits, each file's parsed as soon as its block has come
+        (ripgrep writes a file's matches together) while it still searches the others."""
+        records: list[Record] = []
+        path, found = None, []
+        with proc:
             for out in proc.stdout:
                 name, _, rest = out.partition(b"\0")
                 line_no, _, rest = rest.partition(b":")
                 offset, _, raw = rest.partition(b":")
-                hits.setdefault(os.fsdecode(name), []).append(
-                    (int(line_no), int(offset), raw.rstrip(b"\n"))
-                )
+                name = os.fsdecode(name)
+                if name != path:
+                    if found and path not in self.failed:
+                        records.extend(self.at(path, found))
+                    path, found = name, []
+                found.append((int(line_no), int(offset), raw.rstrip(b"\n")))
+            if found and path not in self.failed:
+                records.extend(self.at(path, found))
             err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
         if proc.returncode not in (0, 1):
             self.warnings.append(f"ripgrep: {err or 'exit ' + str(proc.returncode)}")
-        records: list[Record] = []
-        for path, found in hits.items():
-            records.extend(self.at(path, found))
         return records
 
     # --- known places (ripgrep hits, index postings) ------------------------------------------
