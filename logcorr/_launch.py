@@ -31,11 +31,15 @@ def _is_plain_grep(args: list[str]) -> bool:
 
 
 def _plain_grep(trace_id: str, paths: list[str]) -> int:
-    """The grep command with its defaults; a closed pipe and ^C end it as click would."""
+    """The grep command with its defaults; a closed pipe and ^C end it as click would.
+    ripgrep starts searching first, while the rest of logcorr is imported."""
+    from logcorr.ripgrep import head_start
+
+    running = head_start(trace_id, paths)
     from logcorr.grep_command import run
 
     try:
-        return run(trace_id, paths)
+        return run(trace_id, paths, running=running)
     except BrokenPipeError:
         # `logcorr grep … | head`: quiet exit 1, and no second error when Python flushes stdout
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

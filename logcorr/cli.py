@@ -88,7 +88,7 @@ def grep(trace_id, paths, span, levels, fmt, color, shifts, no_index, index_path
 @_strict
 def traces(paths, since, services, errors, fmt, limit, no_index, index_path, tz, strict):
     """One row per trace id: lines, services, errors, first and last time, duration."""
-    from logcorr.readers import expand_paths
+    from logcorr.paths import expand_paths
     from logcorr.traces import parse_since, summarize
 
     try:
@@ -126,8 +126,8 @@ def index(paths, index_path, tz, strict):
     """Build or update the on-disk index (only new files and appended tails are read)."""
     import time
 
-    from logcorr.index import Index, default_index_path
-    from logcorr.readers import expand_paths
+    from logcorr.index import Index
+    from logcorr.paths import default_index_path, expand_paths
 
     warnings: list[str] = []
     files = expand_paths(list(paths) or None, warnings)

@@ -6,8 +6,10 @@ from datetime import UTC, tzinfo
 
 from logcorr.formats import FileFormat
 from logcorr.ids import parse_query, same_trace
-from logcorr.readers import Broken, expand_paths, service_of
+from logcorr.paths import expand_paths
+from logcorr.readers import Broken, service_of
 from logcorr.record import Record
+from logcorr.ripgrep import HeadStart
 from logcorr.scan import TraceScan, describe
 from logcorr.timeline import Timeline, merge, select
 
@@ -42,9 +44,11 @@ def grep(
     shifts: dict[str, int] | None = None,
     use_index: bool = True,
     index_path: str | None = None,
+    running: HeadStart | None = None,
 ) -> GrepResult:
     """The merged timeline of one trace across `paths` (default `var/log/`). A path that is
-    missing or unreadable is named in `warnings` and `failed`; the others are still read."""
+    missing or unreadable is named in `warnings` and `failed`; the others are still read.
+    `running`: the launcher's ripgrep search, used when it searches the files to scan."""
     tid = parse_trace_id(trace_id)
     errors: list[str] = []
     files = expand_paths(paths, errors)
@@ -57,7 +61,7 @@ def grep(
     if use_index and files:
         to_scan, indexed = _from_index(scan, files, index_path, records)
     if to_scan:
-        records.extend(scan.files(to_scan))
+        records.extend(scan.files(to_scan, running))
     place_untimed(records)
     raw_only = _raw_only(records)
     canonical = max((r.trace_id for r in records if same_trace(r.trace_id, tid)),
@@ -102,7 +106,8 @@ def _from_index(
     scan: TraceScan, files: list[str], index_path: str | None, records: list[Record],
 ) -> tuple[list[str], list[str]]:
     """Read what the index covers into `records`; return (files to scan whole, files indexed)."""
-    from logcorr.index import Index, default_index_path
+    from logcorr.index import Index
+    from logcorr.paths import default_index_path
 
     idx = Index.open_existing(index_path or default_index_path(files))
     if idx is None:

@@ -9,6 +9,8 @@ import io
 import sys
 from collections.abc import Iterable, Iterator
 
+from logcorr.ripgrep import HeadStart
+
 # The command's defaults, in one place (cli.py's options show them).
 FORMAT = "text"
 COLOR = "auto"
@@ -30,6 +32,7 @@ def run(
     output: str = OUTPUT,
     tz: str = ZONE,
     strict: bool = False,
+    running: HeadStart | None = None,
 ) -> int:
     """Print the trace's merged lines; 0 when some were found, 1 when none, 2 on errors.
 
@@ -43,10 +46,13 @@ def run(
     try:
         result = grep(trace_id, list(paths) or None, span=span, levels=tuple(levels),
                       zone=parse_zone(tz), shifts=parse_shifts(shifts), use_index=use_index,
-                      index_path=index_path)
+                      index_path=index_path, running=running)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         _say(str(exc))
         return 2
+    finally:
+        if running is not None:
+            running.stop()  # a no-op once its output was read
     for warning in result.warnings:
         _say(warning)
     timeline = result.timeline

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, tzinfo
 
 from logcorr.ids import index_key, token_keys
-from logcorr.readers import SAMPLE_BYTES, Broken, is_plain, sniff
+from logcorr.paths import is_plain
+from logcorr.readers import SAMPLE_BYTES, Broken, sniff
 
-INDEX_NAME = ".logcorr.sqlite3"
 CHUNK = 4 << 20  # bytes read at a time: bounds memory, not speed
 HEAD = 1024
 SCHEMA_VERSION = "2"  # 2: postings of every id token (1: of the parsed trace id only)
@@ -28,12 +28,6 @@ CREATE TABLE IF NOT EXISTS files(
 CREATE TABLE IF NOT EXISTS postings(trace INTEGER NOT NULL, file INTEGER NOT NULL, places BLOB);
 CREATE TABLE IF NOT EXISTS summaries(file INTEGER NOT NULL, upto INTEGER, rows BLOB);
 """
-
-
-def default_index_path(files: list[str]) -> str:
-    """`.logcorr.sqlite3` in the deepest folder holding all the files."""
-    dirs = [os.path.dirname(os.path.abspath(f)) for f in files if f != "-"]
-    return os.path.join(os.path.commonpath(dirs) if dirs else ".", INDEX_NAME)
 
 
 class Coverage:
@@ -240,9 +234,9 @@ class Index:
                                 ((t, cov.file_id, a.tobytes()) for t, a in posts.items()))
             stats.postings += len(posts)
 
-        from logcorr.scan import ripgrep
+        from logcorr.ripgrep import binary
 
-        rg = ripgrep()
+        rg = binary()
         if rg and end > start:
             _rg_postings(rg, cov.path, start, end, cov.lines, flush, progress)
         elif end > start:
@@ -261,7 +255,7 @@ class Index:
                   progress: Callable[[int], None] | None) -> None:
         """Post a `.gz` file's tokens (offsets in its text) and keep its seek points."""
         from logcorr.gzindex import export, open_gz
-        from logcorr.scan import ripgrep
+        from logcorr.ripgrep import binary
 
         sniffed = sniff(cov.path, zone).dumps()
         size = os.path.getsize(cov.path)
@@ -274,7 +268,7 @@ class Index:
         f = open_gz(cov.path)
         try:
             counted = _Counted(f)
-            rg = ripgrep()
+            rg = binary()
             if rg:
                 _rg_postings(rg, None, 0, None, 0, flush, None, source=counted)
             else:

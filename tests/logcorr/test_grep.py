@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from logcorr.grep import grep
-from logcorr.scan import TraceScan, ripgrep
+from logcorr.ripgrep import binary as ripgrep
+from logcorr.scan import TraceScan
 from tests.logcorr._modules import modules_loaded
 
 

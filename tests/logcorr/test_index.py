@@ -9,7 +9,8 @@ from pathlib import Path
 
 from logcorr import scan
 from logcorr.grep import grep
-from logcorr.index import INDEX_NAME, Index
+from logcorr.index import Index
+from logcorr.paths import INDEX_NAME
 
 
 def _lines(result):

@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 import pytest
 
 from logcorr._launch import _is_plain_grep
-from logcorr.index import INDEX_NAME
+from logcorr.paths import INDEX_NAME
 from tests.logcorr._modules import modules_loaded
 
 FAST = "from logcorr._launch import main; main()"

@@ -6,7 +6,8 @@ import gzip
 
 import pytest
 
-from logcorr.readers import Broken, expand_paths, read_records, service_of
+from logcorr.paths import expand_paths
+from logcorr.readers import Broken, read_records, service_of
 
 
 def test_expand_paths(corpus):

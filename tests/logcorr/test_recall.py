@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from logcorr.scan import ripgrep
+from logcorr.ripgrep import binary as ripgrep
 from tests.logcorr.realworld import DEC, LOW, RG_FORMS, SPAN, TID, UUID, XRAY, RealWorld, build
 
 

@@ -1,0 +1,48 @@
+"""The launcher's head start: ripgrep searching before logcorr's modules are imported gives
+the same lines as a search started by the scan, and is stopped when it cannot be used."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from logcorr.grep import grep
+from logcorr.paths import INDEX_NAME
+from logcorr.ripgrep import head_start
+
+
+def _lines(result) -> list[tuple]:
+    return [(r.file, r.line, r.ts_us, r.message, tuple(r.extra)) for r in result.timeline.records]
+
+
+def test_a_head_start_searches_the_plain_files_and_gives_the_same_lines(logs: Path, corpus):
+    with gzip.open(logs / "old.log.gz", "wb") as f:  # read by Python, never by ripgrep
+        f.write((logs / "order.jsonl").read_bytes())
+    trace_id = corpus.clean_trace
+    running = head_start(trace_id.upper(), [str(logs)])
+    assert running is not None
+    assert all(not p.endswith(".gz") for p in running.paths)
+    assert len(running.paths) == len([p for p in logs.iterdir() if p.suffix != ".gz"])
+    with_head_start = grep(trace_id, [str(logs)], running=running)
+    assert running.proc.returncode == 0  # its output was read to the end, not thrown away
+    alone = grep(trace_id, [str(logs)])
+    assert _lines(with_head_start) == _lines(alone)
+    assert any(r.file.endswith(".gz") for r in alone.timeline.records)
+
+
+def test_no_head_start_beside_an_index_or_for_a_bad_id(logs: Path, corpus):
+    assert head_start("not-an-id", [str(logs)]) is None
+    assert head_start(corpus.clean_trace, [str(logs / "missing")]) is None
+    (logs / INDEX_NAME).write_bytes(b"")  # an index: the grep reads it first
+    assert head_start(corpus.clean_trace, [str(logs)]) is None
+
+
+def test_a_head_start_on_other_files_is_stopped_and_not_used(logs: Path, corpus):
+    trace_id = corpus.clean_trace
+    running = head_start(trace_id, [str(logs)])
+    assert running is not None
+    one = str(sorted(logs.iterdir())[0])
+    result = grep(trace_id, [one], running=running, use_index=False)
+    assert running.proc.returncode is not None and running.proc.stdout.closed
+    assert {r.file for r in result.timeline.records} <= {one}
+    assert running.take(trace_id, running.paths) is None  # stopped once: never used again
