@@ -23,25 +23,76 @@ def binary() -> str | None:
     return shutil.which("rg")
 
 
-def search(rg: str, patterns: list[str], paths: list[str]):
+def search(rg: str, patterns: list[str], paths: list[str]) -> Spawned:
     """A running `rg` printing the lines of `paths` that hold one of `patterns`."""
-    import subprocess
-
     cmd = [rg, *SEARCH]
     for pattern in patterns:
         cmd += ["-e", pattern]
     cmd += ["--", *paths]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return Spawned(cmd)
+
+
+class Spawned:
+    """A child process with its stdout and stderr piped, started by `os.posix_spawn`: the
+    part of `subprocess.Popen` the scan uses, without importing `subprocess` (6 ms of the
+    start-up before ripgrep can begin)."""
+
+    def __init__(self, cmd: list[str]) -> None:
+        out_r, out_w = os.pipe()  # not inherited: only their copies on fds 1 and 2 are
+        err_r, err_w = os.pipe()
+        try:
+            self.pid = os.posix_spawn(cmd[0], cmd, os.environ, file_actions=[
+                (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)])
+        except BaseException:
+            for fd in (out_r, err_r):
+                os.close(fd)
+            raise
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        self.stdout = open(out_r, "rb")  # noqa: SIM115 - closed by close()
+        self.stderr = open(err_r, "rb")  # noqa: SIM115
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self.returncode
+
+    def kill(self) -> None:
+        import signal
+
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+
+    def __enter__(self) -> Spawned:
+        return self
+
+    def close(self) -> None:
+        """Close the pipes and reap the process."""
+        self.stdout.close()
+        self.stderr.close()
+        self.wait()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class HeadStart:
     """A search of one trace's lines in the plain files of a command line, already running."""
 
-    def __init__(self, trace_id: str, paths: list[str], proc) -> None:
+    def __init__(self, trace_id: str, paths: list[str], proc: Spawned) -> None:
         self.trace_id, self.paths, self.proc = trace_id, paths, proc
         self.taken = False
 
-    def take(self, trace_id: str, paths: list[str]):
+    def take(self, trace_id: str, paths: list[str]) -> Spawned | None:
         """The running process, once, when it searches exactly this; else it is stopped,
         and None."""
         if not self.taken and trace_id == self.trace_id and paths == self.paths:
@@ -52,12 +103,8 @@ class HeadStart:
 
     def stop(self) -> None:
         self.taken = True
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+        self.proc.kill()
+        self.proc.close()
 
 
 def head_start(query: str, paths: list[str]) -> HeadStart | None:

@@ -109,7 +109,7 @@ class TraceScan:
                 self.fail(path, exc)
         return records
 
-    def _ripgrep_hits(self, proc) -> list[Record]:
+    def _ripgrep_hits(self, proc: ripgrep.Spawned) -> list[Record]:
         """The records of ripgrep's hits, each file's parsed as soon as its block has come
         (ripgrep writes a file's matches together) while it still searches the others."""
         records: list[Record] = []
@@ -127,7 +127,7 @@ class TraceScan:
                 found.append((int(line_no), int(offset), raw.rstrip(b"\n")))
             if found and path not in self.failed:
                 records.extend(self.at(path, found))
-            err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+            err = proc.stderr.read().decode(errors="replace").strip()
         if proc.returncode not in (0, 1):
             self.warnings.append(f"ripgrep: {err or 'exit ' + str(proc.returncode)}")
         return records

@@ -1,14 +1,18 @@
 """The launcher's head start: ripgrep searching before logcorr's modules are imported gives
-the same lines as a search started by the scan, and is stopped when it cannot be used."""
+the same lines as a search started by the scan, and is stopped when it cannot be used; the
+process it runs in, started without `subprocess`."""
 
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
+
+import pytest
 
 from logcorr.grep import grep
 from logcorr.paths import INDEX_NAME
-from logcorr.ripgrep import head_start
+from logcorr.ripgrep import Spawned, head_start
 
 
 def _lines(result) -> list[tuple]:
@@ -46,3 +50,22 @@ def test_a_head_start_on_other_files_is_stopped_and_not_used(logs: Path, corpus)
     assert running.proc.returncode is not None and running.proc.stdout.closed
     assert {r.file for r in result.timeline.records} <= {one}
     assert running.take(trace_id, running.paths) is None  # stopped once: never used again
+
+
+def test_a_spawned_process_pipes_both_streams_and_reports_its_status():
+    with Spawned(["/bin/sh", "-c", "echo out; echo err >&2; exit 3"]) as proc:
+        assert proc.stdout.read() == b"out\n"
+        assert proc.stderr.read() == b"err\n"
+    assert proc.returncode == 3
+    sleeper = Spawned(["/bin/sleep", "30"])
+    assert sleeper.poll() is None
+    sleeper.kill()
+    sleeper.close()
+    assert sleeper.returncode == -9  # as Popen reports a signal
+
+
+def test_a_binary_that_cannot_start_leaves_no_pipe_open(tmp_path: Path):
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(OSError):
+        Spawned([str(tmp_path / "no-such-rg")])
+    assert len(os.listdir("/proc/self/fd")) == before
