@@ -1,6 +1,6 @@
 """Which files a command reads: paths, folders and globs → files (as ripgrep picks them: no
-hidden, no binary), which of them are plain text, and where their index lives. Imports only
-`os`: the launcher uses it before the rest of logcorr is loaded."""
+hidden, no binary), which of them are plain text, and where their index lives. Imports no
+other logcorr module: the launcher uses it before the rest of logcorr is loaded."""
 
 from __future__ import annotations
 
