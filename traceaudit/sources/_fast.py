@@ -8,6 +8,7 @@ with its endpoints and analysis tags made once per distinct value. A document of
 
 from __future__ import annotations
 
+import mmap
 from typing import Any
 
 import msgspec
@@ -314,14 +315,15 @@ def _jaeger_trace(maker: _Maker, trace: _JTrace) -> None:
 # ---------------------------------------------------------------- files
 
 
-def add_file(builder, data: bytes, fmt: str) -> None:
-    """Add every trace of a whole Jaeger (`fmt="jaeger"`) or OTLP JSON file to `builder`."""
+def add_file(builder, data: bytes | mmap.mmap, fmt: str) -> None:
+    """Add every trace of a whole Jaeger (`fmt="jaeger"`) or OTLP JSON file to `builder`
+    (its bytes, or the file mapped)."""
     maker = _Maker(builder)
     slow: list[dict] = []  # Zipkin dicts of documents of another shape
     if fmt == "jaeger":
         _add_jaeger(maker, data, slow)
-    else:
-        _add_otlp(maker, data, slow)
+    else:  # splits lines: bytes
+        _add_otlp(maker, data if isinstance(data, bytes) else bytes(data), slow)
     _finish(builder, maker, slow)
 
 
@@ -405,8 +407,8 @@ def add_otlp_stream(builder, stream) -> None:
     _finish(builder, maker, slow)
 
 
-def _add_jaeger(maker: _Maker, data: bytes, slow: list[dict]) -> None:
-    head = data.lstrip()[:1]
+def _add_jaeger(maker: _Maker, data: bytes | mmap.mmap, slow: list[dict]) -> None:
+    head = bytes(data[:4096]).lstrip()[:1]
     try:
         # a single trace object or an error envelope: the dict path says which
         traces: list = _JAEGER_LIST.decode(data) if head == b"[" \
@@ -414,7 +416,7 @@ def _add_jaeger(maker: _Maker, data: bytes, slow: list[dict]) -> None:
     except (msgspec.ValidationError, msgspec.DecodeError):
         from traceaudit.sources.files import _load
 
-        slow.extend(s for t in jaeger_traces(_load(data)) for s in jaeger_spans(t))
+        slow.extend(s for t in jaeger_traces(_load(bytes(data))) for s in jaeger_spans(t))
         return
     for i, trace in enumerate(traces):
         _jaeger_trace(maker, trace)

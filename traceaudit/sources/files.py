@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import gzip
 import io
+import mmap
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -193,7 +194,7 @@ def read_file(path: str | Path, *, keep_tags: bool = True, fmt: str | None = Non
             if progress is not None:
                 progress(position())
             return builder.frame()
-        data = stream.read()
+        data = _mapped(stream) if fmt == "jaeger" else stream.read()
         done = position()  # the stream is closed below
     builder = SpansBuilder(keep_tags=keep_tags)
     gc.disable()  # millions of acyclic objects: collections only cost time
@@ -210,6 +211,17 @@ def read_file(path: str | Path, *, keep_tags: bool = True, fmt: str | None = Non
     if progress is not None:
         progress(done)
     return builder.frame()
+
+
+def _mapped(stream: BinaryIO) -> bytes | mmap.mmap:
+    """A whole file mapped, not copied (a 528 MB Jaeger file: 128k page faults and ~0.25 s
+    less); read when it cannot be mapped (gzip, a pipe, an empty file)."""
+    if isinstance(stream, io.BufferedReader) and stream.tell() == 0:
+        try:
+            return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            pass
+    return stream.read()
 
 
 def _is_span_list(head: bytes) -> bool:

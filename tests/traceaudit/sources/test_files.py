@@ -134,3 +134,13 @@ def test_research_fixtures_read_as_files_keep_every_tag(fixtures, expected_zipki
                       s.get("parentId"), "error" in s["tags"], s["tags"])
             for s in expected_zipkin}
     assert got == want
+
+
+def test_a_mapped_jaeger_file_of_another_shape_goes_through_the_dict_reader(tmp_path, traces):
+    doc = to_jaeger(traces[:2])
+    doc["data"][0]["spans"][0]["processID"] = 7  # no such process: a typed decode refuses it
+    plain = _write(tmp_path, "j.json", b"\n  " + orjson.dumps(doc))  # mapped, not read
+    packed = _write(tmp_path, "j.json.gz", b"\n  " + orjson.dumps(doc), gz=True)  # read
+    frame = read_spans(plain)
+    assert len(frame) == sum(map(len, traces[:2]))
+    pd.testing.assert_frame_equal(_comparable(frame), _comparable(read_spans(packed)))
