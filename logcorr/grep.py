@@ -48,10 +48,13 @@ def grep(
 ) -> GrepResult:
     """The merged timeline of one trace across `paths` (default `var/log/`). A path that is
     missing or unreadable is named in `warnings` and `failed`; the others are still read.
-    `running`: the launcher's ripgrep search, used when it searches the files to scan."""
+    `running`: the launcher's ripgrep search (and its expansion of `paths`), used when it
+    searches the files to scan."""
     tid = parse_trace_id(trace_id)
     errors: list[str] = []
-    files = expand_paths(paths, errors)
+    files = running.files_of(paths) if running is not None else None
+    if files is None:
+        files = expand_paths(paths, errors)
     scan = TraceScan(tid, zone)
     scan.warnings.extend(errors)
     scan.failed.extend(e.rsplit(":", 1)[0] for e in errors)

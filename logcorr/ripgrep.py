@@ -86,11 +86,18 @@ class Spawned:
 
 
 class HeadStart:
-    """A search of one trace's lines in the plain files of a command line, already running."""
+    """A search of one trace's lines in the plain files of a command line, already running,
+    with the files the command line named (`args`) expanded to (`files`)."""
 
-    def __init__(self, trace_id: str, paths: list[str], proc: Spawned) -> None:
-        self.trace_id, self.paths, self.proc = trace_id, paths, proc
+    def __init__(self, trace_id: str, args: list[str], files: list[str], paths: list[str],
+                 proc: Spawned) -> None:
+        self.trace_id, self.args, self.files = trace_id, args, files
+        self.paths, self.proc = paths, proc
         self.taken = False
+
+    def files_of(self, args: list[str] | None) -> list[str] | None:
+        """The files `args` expand to, when they are the arguments this search expanded."""
+        return self.files if list(args or ()) == self.args else None
 
     def take(self, trace_id: str, paths: list[str]) -> Spawned | None:
         """The running process, once, when it searches exactly this; else it is stopped,
@@ -116,14 +123,16 @@ def head_start(query: str, paths: list[str]) -> HeadStart | None:
     rg = binary()
     if rg is None:
         return None
+    errors: list[str] = []
     try:
         trace_id = parse_query(query)
-        files = expand_paths(paths or None, [])
+        files = expand_paths(paths or None, errors)
         if os.path.exists(default_index_path(files)):
             return None
         plain = [f for f in files if is_plain(f)]
     except (ValueError, OSError):
         return None  # the command itself says what is wrong
-    if not plain:
+    if errors or not plain:
         return None
-    return HeadStart(trace_id, plain, search(rg, rg_literals(trace_id), plain))
+    return HeadStart(trace_id, list(paths), files, plain,
+                     search(rg, rg_literals(trace_id), plain))

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+import logcorr.grep
 from logcorr.grep import grep
-from logcorr.paths import INDEX_NAME
+from logcorr.paths import INDEX_NAME, expand_paths
 from logcorr.ripgrep import Spawned, head_start
 
 
@@ -19,7 +20,8 @@ def _lines(result) -> list[tuple]:
     return [(r.file, r.line, r.ts_us, r.message, tuple(r.extra)) for r in result.timeline.records]
 
 
-def test_a_head_start_searches_the_plain_files_and_gives_the_same_lines(logs: Path, corpus):
+def test_a_head_start_searches_the_plain_files_and_gives_the_same_lines(logs: Path, corpus,
+                                                                       monkeypatch):
     with gzip.open(logs / "old.log.gz", "wb") as f:  # read by Python, never by ripgrep
         f.write((logs / "order.jsonl").read_bytes())
     trace_id = corpus.clean_trace
@@ -27,8 +29,15 @@ def test_a_head_start_searches_the_plain_files_and_gives_the_same_lines(logs: Pa
     assert running is not None
     assert all(not p.endswith(".gz") for p in running.paths)
     assert len(running.paths) == len([p for p in logs.iterdir() if p.suffix != ".gz"])
+    assert running.files == expand_paths([str(logs)])
+    assert running.files_of([str(logs)]) is running.files
+    assert running.files_of([str(logs / "order.jsonl")]) is None
+    walks = []
+    monkeypatch.setattr(logcorr.grep, "expand_paths", lambda *a: walks.append(a) or [])
     with_head_start = grep(trace_id, [str(logs)], running=running)
+    assert walks == []  # the folder is walked once, by the head start
     assert running.proc.returncode == 0  # its output was read to the end, not thrown away
+    monkeypatch.undo()
     alone = grep(trace_id, [str(logs)])
     assert _lines(with_head_start) == _lines(alone)
     assert any(r.file.endswith(".gz") for r in alone.timeline.records)
