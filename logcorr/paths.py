@@ -5,14 +5,14 @@ other logcorr module: the launcher uses it before the rest of logcorr is loaded.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 
 STDIN = "-"
 DEFAULT_PATHS = ("var/log",)
 INDEX_NAME = ".logcorr.sqlite3"
 
 
-def expand_paths(paths: Iterable[str] | None, errors: list[str] | None = None) -> list[str]:
+def expand_paths(paths: list[str] | tuple[str, ...] | None,
+                 errors: list[str] | None = None) -> list[str]:
     """Files, folders (every text or `.gz` file in them, recursively) and globs → sorted
     unique file paths. `-` is stdin.
 

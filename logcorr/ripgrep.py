@@ -8,9 +8,11 @@ import os
 import sys
 
 # ripgrep's options for every search: fixed strings in any case, binary read as text, and
-# `FILE\0LINE:OFFSET:TEXT` lines
-SEARCH = ("--no-config", "-F", "-i", "-a", "-n", "-b", "--no-heading", "--with-filename",
-          "--null", "--color=never", "--no-messages")
+# `FILE\0LINE:OFFSET:TEXT` lines. Read, not memory-mapped: ripgrep 14 searches several
+# literals in a mapped file at half the speed it searches them in its read buffer (0.80 GB in
+# 6 files: 194 vs 97 ms; one literal, the other way round: 46 vs 72 ms).
+SEARCH = ("--no-config", "--no-mmap", "-F", "-i", "-a", "-n", "-b", "--no-heading",
+          "--with-filename", "--null", "--color=never", "--no-messages")
 
 
 def binary() -> str | None:

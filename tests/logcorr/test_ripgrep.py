@@ -5,7 +5,10 @@ process it runs in, started without `subprocess`."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,6 +44,23 @@ def test_a_head_start_searches_the_plain_files_and_gives_the_same_lines(logs: Pa
     alone = grep(trace_id, [str(logs)])
     assert _lines(with_head_start) == _lines(alone)
     assert any(r.file.endswith(".gz") for r in alone.timeline.records)
+
+
+@pytest.mark.parametrize("form", ["hex32", "HEX32", "hex16"])
+def test_a_head_start_imports_nothing_before_ripgrep_runs(logs: Path, corpus, form):
+    # every module the launcher imports before ripgrep starts delays the search itself (`re`
+    # and what it pulls in: 7 ms); an id pasted from a trace viewer needs none
+    tid = corpus.clean_trace
+    query = {"hex32": tid, "HEX32": tid.upper(), "hex16": tid[-16:]}[form]
+    code = ("import sys; before = set(sys.modules)\n"
+            "from logcorr.ripgrep import head_start\n"
+            f"running = head_start({query!r}, [{str(logs)!r}])\n"
+            "new = sorted(set(sys.modules) - before); running.stop()\n"
+            "import json; print(json.dumps(new))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert set(json.loads(out.stdout)) <= {"__future__", "logcorr", "logcorr.ids",
+                                           "logcorr.paths", "logcorr.ripgrep"}
 
 
 def test_no_head_start_beside_an_index_or_for_a_bad_id(logs: Path, corpus):
