@@ -36,9 +36,17 @@ def normalize_id(value: object, *, decimal: bool = False) -> str | None:
             m = _compiled(_XRAY).fullmatch(text)
             if m:
                 text = m.group(1) + m.group(2)
+    # padding, 64/128 bits and a zero high half: the rule every reader shares
+    return _normalize_trace_id(text)
+
+
+def _normalize_trace_id(text: str) -> str | None:
+    """`traceaudit.ids.normalize_trace_id`, imported on the first call (it imports `re`);
+    the name is then bound to it, so later calls cost no import statement."""
+    global _normalize_trace_id
     from traceaudit.ids import normalize_trace_id
 
-    # padding, 64/128 bits and a zero high half: the rule every reader shares
+    _normalize_trace_id = normalize_trace_id
     return normalize_trace_id(text)
 
 
@@ -69,11 +77,17 @@ def search_literals(trace_id: str) -> tuple[str, str]:
 
 # --- every form of one trace id -----------------------------------------------------------
 
-def _compiled(pattern: str | bytes):  # -> re.Pattern (not imported here)
-    """A pattern compiled on first use (a grep of a plain hex id needs none: start-up time)."""
-    import re
+_patterns: dict = {}
 
-    return re.compile(pattern)  # re caches what it compiled
+
+def _compiled(pattern: str | bytes):  # -> re.Pattern (re is not imported here)
+    """A pattern compiled on first use (a grep of a plain hex id needs none: start-up time)."""
+    found = _patterns.get(pattern)
+    if found is None:
+        import re
+
+        found = _patterns[pattern] = re.compile(pattern)
+    return found
 
 _UUID = r"([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})"
 _TRACEPARENT = r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}(?:-[0-9a-f]{2})?"
