@@ -40,14 +40,14 @@ def normalize_id(value: object, *, decimal: bool = False) -> str | None:
     return _normalize_trace_id(text)
 
 
-def _normalize_trace_id(text: str) -> str | None:
+def _normalize_trace_id(value: object) -> str | None:
     """`traceaudit.ids.normalize_trace_id`, imported on the first call (it imports `re`);
     the name is then bound to it, so later calls cost no import statement."""
     global _normalize_trace_id
     from traceaudit.ids import normalize_trace_id
 
     _normalize_trace_id = normalize_trace_id
-    return normalize_trace_id(text)
+    return normalize_trace_id(value)
 
 
 def same_trace(a: str | None, b: str | None) -> bool:
