@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, tzinfo
 
 from logcorr.formats import FileFormat
@@ -109,10 +110,14 @@ def _from_index(
     scan: TraceScan, files: list[str], index_path: str | None, records: list[Record],
 ) -> tuple[list[str], list[str]]:
     """Read what the index covers into `records`; return (files to scan whole, files indexed)."""
-    from logcorr.index import Index
     from logcorr.paths import default_index_path
 
-    idx = Index.open_existing(index_path or default_index_path(files))
+    path = index_path or default_index_path(files)
+    if not os.path.isfile(path):  # the usual case of a scan: sqlite3 is not even imported
+        return files, []
+    from logcorr.index import Index
+
+    idx = Index.open_existing(path)
     if idx is None:
         return files, []
     covered = {}

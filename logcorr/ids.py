@@ -141,12 +141,11 @@ def id_forms(trace_id: str) -> dict[str, str]:
 
 
 def rg_literals(trace_id: str) -> list[str]:
-    """Fixed strings (searched case-insensitively) that every line carrying the trace holds
-    in one form or another: the low half's hex (unpadded when 8+ digits are left, for Jaeger's
-    unpadded ids), its decimal, and its UUID spelling (`xxxx-xxxxxxxxxxxx`)."""
+    """Fixed strings (searched case-insensitively), one of which every line carrying the trace
+    holds: the last 12 hex digits of its low half, which end its 32- and 16-hex, unpadded
+    (Jaeger), UUID and X-Ray spellings alike, and the low half's decimal (Datadog)."""
     hexed, decimal = search_literals(trace_id)
-    low = full_hex(trace_id)[16:]
-    return [hexed, decimal, f"{low[:4]}-{low[4:]}"]
+    return [hexed[-12:], decimal]
 
 
 class FormMatcher:

@@ -8,10 +8,11 @@ import os
 import sys
 
 # ripgrep's options for every search: fixed strings in any case, binary read as text, and
-# `FILE\0LINE:OFFSET:TEXT` lines. Read, not memory-mapped: ripgrep 14 searches several
-# literals in a mapped file at half the speed it searches them in its read buffer (0.80 GB in
-# 6 files: 194 vs 97 ms; one literal, the other way round: 46 vs 72 ms).
-SEARCH = ("--no-config", "--no-mmap", "-F", "-i", "-a", "-n", "-b", "--no-heading",
+# `FILE\0LINE:OFFSET:TEXT` lines. Whether to map or read the files is ripgrep's own choice
+# (it maps up to 10 named files): on this project's 2-core hosts that has measured from 2x
+# faster (0.80 GB: 43 vs 93 ms) to 2x slower (189 vs 97 ms) than `--no-mmap`, host by host;
+# `bench/bench_logcorr.py` prints both.
+SEARCH = ("--no-config", "-F", "-i", "-a", "-n", "-b", "--no-heading",
           "--with-filename", "--null", "--color=never", "--no-messages")
 
 
@@ -69,9 +70,9 @@ class Spawned:
         return self.returncode
 
     def kill(self) -> None:
-        import signal
-
         if self.poll() is None:
+            import signal
+
             os.kill(self.pid, signal.SIGKILL)
 
     def __enter__(self) -> Spawned:
