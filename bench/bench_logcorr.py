@@ -226,8 +226,8 @@ def bench(size_gb: float, repeat: int, n_ids: int, console: Console) -> dict[str
 
 
 def rg_all(rg: str, tid: str, files: list[str], read: bool = False) -> list[str]:
-    """ripgrep as `logcorr grep` runs it: every literal it searches (hex, decimal, UUID low
-    half) with its options; `read`: files read into a buffer, never memory-mapped."""
+    """ripgrep as `logcorr grep` runs it: the literals it searches (the id's hex tail and
+    decimal) with its options; `read`: files read into a buffer, never memory-mapped."""
     from logcorr.ids import parse_query, rg_literals
     from logcorr.ripgrep import SEARCH
 
@@ -401,7 +401,7 @@ def main() -> None:
     labels = {"python": "python -c pass (interpreter floor)",
               "cli": "logcorr --help (interpreter + click floor)",
               "rg": "rg -F TRACE_ID (baseline)",
-              "rg_all": "rg as grep runs it: hex, decimal, UUID forms, any case",
+              "rg_all": "rg as grep runs it: hex tail and decimal, any case",
               "rg_read": "the same, files read, not memory-mapped (--no-mmap)",
               "scan": "logcorr grep TRACE_ID PATH, no index (scan)",
               "index": "logcorr index (build)",

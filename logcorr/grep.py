@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, tzinfo
 
 from logcorr.formats import FileFormat
 from logcorr.ids import parse_query, same_trace
-from logcorr.paths import expand_paths
+from logcorr.paths import existing_index, expand_paths
 from logcorr.readers import Broken, service_of
 from logcorr.record import Record
 from logcorr.ripgrep import HeadStart
@@ -110,10 +109,8 @@ def _from_index(
     scan: TraceScan, files: list[str], index_path: str | None, records: list[Record],
 ) -> tuple[list[str], list[str]]:
     """Read what the index covers into `records`; return (files to scan whole, files indexed)."""
-    from logcorr.paths import default_index_path
-
-    path = index_path or default_index_path(files)
-    if not os.path.isfile(path):  # the usual case of a scan: sqlite3 is not even imported
+    path = existing_index(files, index_path)
+    if path is None:
         return files, []
     from logcorr.index import Index
 

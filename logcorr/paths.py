@@ -95,3 +95,10 @@ def default_index_path(files: list[str]) -> str:
     """`.logcorr.sqlite3` in the deepest folder holding all the files."""
     dirs = [os.path.dirname(os.path.abspath(f)) for f in files if f != STDIN]
     return os.path.join(os.path.commonpath(dirs) if dirs else ".", INDEX_NAME)
+
+
+def existing_index(files: list[str], index_path: str | None = None) -> str | None:
+    """The index file for `files` (`index_path`, else the default one), when there is one:
+    checked before `logcorr.index` (and sqlite3) is imported."""
+    path = index_path or default_index_path(files)
+    return path if os.path.isfile(path) else None

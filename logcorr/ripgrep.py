@@ -121,7 +121,7 @@ def head_start(query: str, paths: list[str]) -> HeadStart | None:
     """ripgrep searching the plain files of `paths` for the trace `query`, when they will be
     scanned whole (no index beside them, ripgrep installed); None otherwise."""
     from logcorr.ids import parse_query, rg_literals
-    from logcorr.paths import default_index_path, expand_paths, is_plain
+    from logcorr.paths import existing_index, expand_paths, is_plain
 
     rg = binary()
     if rg is None:
@@ -130,7 +130,7 @@ def head_start(query: str, paths: list[str]) -> HeadStart | None:
     try:
         trace_id = parse_query(query)
         files = expand_paths(paths or None, errors)
-        if os.path.exists(default_index_path(files)):
+        if existing_index(files):
             return None
         plain = [f for f in files if is_plain(f)]
     except (ValueError, OSError):

@@ -102,14 +102,13 @@ def summarize(
 def _open_index(files: list[str], index_path: str | None):
     """The index beside the logs, for reading and keeping summaries; None without one (or
     where it cannot be written)."""
-    import os
     import sqlite3
 
     from logcorr.index import Index
-    from logcorr.paths import default_index_path
+    from logcorr.paths import existing_index
 
-    path = index_path or default_index_path(files)
-    if not os.path.isfile(path) or Index.open_existing(path) is None:
+    path = existing_index(files, index_path)
+    if path is None or Index.open_existing(path) is None:
         return None
     try:
         return Index(path)

@@ -64,7 +64,7 @@ def test_a_head_start_imports_nothing_before_ripgrep_runs(logs: Path, corpus, fo
 
 
 def test_a_scan_without_an_index_imports_no_database(logs: Path, corpus):
-    # sqlite3 and the index module cost ~3 ms of a 60 ms scan, spent while ripgrep searches
+    # sqlite3 and the index module cost ~3 ms of a ~75 ms scan, spent while ripgrep searches
     code = ("import sys\nfrom logcorr.grep import grep\n"
             f"found = grep({corpus.clean_trace!r}, [{str(logs)!r}]).timeline.records\n"
             "print(len(found), 'sqlite3' in sys.modules, 'logcorr.index' in sys.modules)")
